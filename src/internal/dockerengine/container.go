@@ -1,0 +1,81 @@
+package dockerengine
+
+import (
+	"errors"
+	"net/netip"
+
+	cerrdefs "github.com/containerd/errdefs"
+)
+
+// ContainerSpec is everything the broker decides about a container before it creates it.
+// Every setting goes into the create call (Config and HostConfig); nothing is passed at start,
+// which current engines would ignore.
+type ContainerSpec struct {
+	Name          string
+	Image         string
+	Cmd           []string // nil keeps the image's CMD
+	Entrypoint    []string // nil keeps the image's ENTRYPOINT
+	Env           []string // "KEY=VALUE"; the value may contain '='
+	WorkingDir    string
+	User          string
+	Labels        map[string]string
+	Ports         []PortMapping // published ports; the container port is also exposed
+	Binds         []string      // "hostdir:containerdir[:options]"
+	RestartPolicy RestartPolicy
+	Memory        int64 // bytes; 0 is unlimited
+	MemorySwap    int64 // bytes; 0 is the engine default, -1 unlimited
+	CPUShares     int64
+	Privileged    bool
+	CapAdd        []string
+	CapDrop       []string
+}
+
+// PortMapping publishes ContainerPort ("6379/tcp") on HostIP:HostPort.
+// An empty HostPort lets the engine choose one.
+type PortMapping struct {
+	ContainerPort string
+	HostIP        string
+	HostPort      string
+}
+
+// RestartPolicy is the engine's restart policy: Name is "no", "always", "unless-stopped"
+// or "on-failure" (with MaxRetries).
+type RestartPolicy struct {
+	Name       string
+	MaxRetries int
+}
+
+// Container is what the engine reports about one container.
+type Container struct {
+	ID           string
+	Name         string // without the leading '/'
+	Image        string
+	Labels       map[string]string
+	State        string // "created", "running", "restarting", "exited", ...
+	Running      bool
+	Pid          int
+	ExitCode     int
+	RestartCount int
+	Ports        []PortMapping // published ports as the engine bound them
+}
+
+// IsNotFound reports whether err says that a container or image does not exist.
+func IsNotFound(err error) bool {
+	return cerrdefs.IsNotFound(err)
+}
+
+// IsConflict reports whether err says that the object exists already (e.g. a container name in use).
+func IsConflict(err error) bool {
+	return cerrdefs.IsConflict(err)
+}
+
+func parseHostIP(s string) (netip.Addr, error) {
+	if s == "" {
+		return netip.Addr{}, nil
+	}
+	addr, err := netip.ParseAddr(s)
+	if err != nil {
+		return netip.Addr{}, errors.New("host IP " + s + " is not an IP address")
+	}
+	return addr, nil
+}

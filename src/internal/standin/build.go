@@ -1,0 +1,428 @@
+package standin
+
+import (
+	"archive/tar"
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// cleanup lists what every image drops after debootstrap (globs relative to the root file
+// system): package caches and lists, documentation, translations, logs of the build.
+var cleanup = []string{
+	"var/cache/apt/*.bin",
+	"var/cache/apt/archives/*.deb",
+	"var/cache/apt/archives/partial/*",
+	"var/cache/debconf/*-old",
+	"var/lib/apt/lists/*_*",
+	"var/lib/dpkg/*-old",
+	"var/log/*.log",
+	"var/log/apt/*",
+	"usr/share/doc/*",
+	"usr/share/man/*",
+	"usr/share/info/*",
+	"usr/share/locale/*/LC_MESSAGES",
+	"tmp/*",
+	"var/tmp/*",
+	"run/adduser",
+}
+
+// excludedDirs keep their directory but not their contents in the layer: the engine mounts
+// its own.
+var excludedDirs = []string{"dev", "proc", "sys"}
+
+// build debootstraps the recipe's root file system in a work directory under dir and writes
+// the image archive to path (through a temporary file in dir and an atomic rename).
+func (r Recipe) build(ctx context.Context, dir, path string, log *slog.Logger) (err error) {
+	script, err := r.entrypoint()
+	if err != nil {
+		return err
+	}
+	key, err := r.key()
+	if err != nil {
+		return err
+	}
+	if os.Geteuid() != 0 {
+		return errors.New("building a stand-in image needs root (debootstrap)")
+	}
+	for _, tool := range []string{"debootstrap", "tar"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			return fmt.Errorf("building a stand-in image needs %s (apt-get install -y debootstrap): %w", tool, err)
+		}
+	}
+
+	work, err := os.MkdirTemp(dir, workPrefix(r.Name))
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if rmErr := removeWorkDir(work); rmErr != nil {
+			log.Warn("removing the build's work directory", "path", work, "error", rmErr)
+			if err == nil {
+				err = rmErr
+			}
+		}
+	}()
+
+	rootfs := filepath.Join(work, "rootfs")
+	start := time.Now()
+	if err := debootstrap(ctx, rootfs, r.Packages, filepath.Join(work, "debootstrap.log")); err != nil {
+		return err
+	}
+	log.Info("debootstrap done", "image", r.Name, "duration", time.Since(start).Round(time.Millisecond))
+	// debootstrap unmounts what it mounted; make sure, before anything walks the tree.
+	if mounts, err := mountsUnder(rootfs); err != nil {
+		return err
+	} else if len(mounts) > 0 {
+		return fmt.Errorf("debootstrap left %s mounted", mounts[0])
+	}
+
+	if err := prepareRootfs(rootfs, r, script); err != nil {
+		return err
+	}
+	layer := filepath.Join(work, "layer.tar")
+	start = time.Now()
+	diffID, err := layerTar(ctx, rootfs, layer)
+	if err != nil {
+		return err
+	}
+	log.Debug("layer written", "image", r.Name, "duration", time.Since(start).Round(time.Millisecond))
+	if err := removeWorkDir(rootfs); err != nil { // free the space before writing the archive
+		return err
+	}
+
+	tmp, err := os.CreateTemp(dir, tmpPrefix(r.Name)+"*")
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if err != nil {
+			tmp.Close()
+			os.Remove(tmp.Name())
+		}
+	}()
+	if err := writeArchive(tmp, r, key, layer, diffID, time.Now().UTC()); err != nil {
+		return err
+	}
+	if err := tmp.Chmod(0o644); err != nil {
+		return err
+	}
+	if err := tmp.Sync(); err != nil {
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), path)
+}
+
+// mirror is the Debian archive debootstrap downloads from.
+func mirror() string {
+	if m := os.Getenv("DEBIAN_MIRROR"); m != "" {
+		return m
+	}
+	return DefaultMirror
+}
+
+// debootstrap installs a minimal Debian with packages into rootfs. Its output goes to logPath;
+// the tail of it is in the error if it fails.
+func debootstrap(ctx context.Context, rootfs string, packages []string, logPath string) error {
+	logFile, err := os.Create(logPath)
+	if err != nil {
+		return err
+	}
+	defer logFile.Close()
+	args := []string{"--variant=minbase", "--include=" + strings.Join(packages, ","), Suite, rootfs, mirror()}
+	cmd := exec.CommandContext(ctx, "debootstrap", args...)
+	cmd.Stdout = logFile
+	cmd.Stderr = logFile
+	cmd.Env = append(os.Environ(), "DEBIAN_FRONTEND=noninteractive", "LC_ALL=C")
+	// Its own process group, so that a cancelled build stops dpkg and friends too; SIGTERM
+	// first, so that debootstrap's exit handler can unmount what it mounted.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGTERM) }
+	cmd.WaitDelay = 20 * time.Second
+	if err := cmd.Run(); err != nil {
+		if cmd.Process != nil {
+			_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+		}
+		if ctx.Err() != nil {
+			return fmt.Errorf("debootstrap: %w", context.Cause(ctx))
+		}
+		return fmt.Errorf("debootstrap %s: %w\n%s", strings.Join(args, " "), err, tail(logPath, 20))
+	}
+	return nil
+}
+
+// tail returns the last n lines of a file.
+func tail(path string, n int) string {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return ""
+	}
+	lines := strings.Split(strings.TrimRight(string(b), "\n"), "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.Join(lines, "\n")
+}
+
+// prepareRootfs turns a fresh debootstrap into the image's file system: the cleanup, the
+// recipe's removals, the entrypoint, and no trace of the build host's name or resolver.
+func prepareRootfs(rootfs string, r Recipe, script []byte) error {
+	for _, pattern := range append(append([]string{}, cleanup...), r.Remove...) {
+		if err := removeGlob(rootfs, pattern); err != nil {
+			return err
+		}
+	}
+	for name, content := range map[string]string{"etc/resolv.conf": "", "etc/hostname": "localhost\n"} {
+		p := filepath.Join(rootfs, name)
+		if err := checkInside(rootfs, p); err != nil {
+			return err
+		}
+		_ = os.Remove(p) // may be a symlink into the build host
+		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+			return err
+		}
+	}
+	ep := filepath.Join(rootfs, EntrypointPath)
+	if err := checkInside(rootfs, ep); err != nil {
+		return err
+	}
+	if err := os.MkdirAll(filepath.Dir(ep), 0o755); err != nil {
+		return err
+	}
+	if err := os.WriteFile(ep, script, 0o755); err != nil {
+		return err
+	}
+	return os.Chmod(ep, 0o755) // whatever the umask
+}
+
+// removeGlob removes what pattern (relative to rootfs) matches.
+func removeGlob(rootfs, pattern string) error {
+	if filepath.IsAbs(pattern) || strings.Contains(pattern, "..") {
+		return fmt.Errorf("removal pattern %q must be relative to the root file system", pattern)
+	}
+	matches, err := filepath.Glob(filepath.Join(rootfs, pattern))
+	if err != nil {
+		return fmt.Errorf("removal pattern %q: %w", pattern, err)
+	}
+	for _, m := range matches {
+		if err := checkInside(rootfs, m); err != nil {
+			return err
+		}
+		if err := os.RemoveAll(m); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// checkInside refuses a path whose parent directories inside rootfs include a symbolic link:
+// in the build's tree an absolute link (var/run -> /run) points into the build host.
+func checkInside(rootfs, path string) error {
+	rel, err := filepath.Rel(rootfs, path)
+	if err != nil || rel == "." || strings.HasPrefix(rel, "..") {
+		return fmt.Errorf("%s is not inside %s", path, rootfs)
+	}
+	parts := strings.Split(rel, string(filepath.Separator))
+	p := rootfs
+	for _, part := range parts[:len(parts)-1] {
+		p = filepath.Join(p, part)
+		fi, err := os.Lstat(p)
+		if err != nil {
+			if errors.Is(err, os.ErrNotExist) {
+				return nil
+			}
+			return err
+		}
+		if fi.Mode()&os.ModeSymlink != 0 {
+			return fmt.Errorf("refusing to touch %s: %s is a symbolic link", rel, p)
+		}
+	}
+	return nil
+}
+
+// layerTar writes the root file system as an image layer with GNU tar (which keeps numeric
+// ownership, extended attributes, hard and symbolic links right) and returns its diff id, the
+// sha256 of the tar.
+func layerTar(ctx context.Context, rootfs, out string) (string, error) {
+	entries, err := os.ReadDir(rootfs)
+	if err != nil {
+		return "", err
+	}
+	args := []string{
+		"--create", "--file=" + out, "--directory=" + rootfs,
+		"--numeric-owner", "--xattrs", "--format=posix",
+		"--pax-option=exthdr.name=%d/PaxHeaders/%f,delete=atime,delete=ctime",
+		"--sort=name", "--anchored",
+	}
+	for _, d := range excludedDirs {
+		args = append(args, "--exclude="+d+"/*")
+	}
+	args = append(args, "--")
+	for _, e := range entries {
+		args = append(args, e.Name())
+	}
+	cmd := exec.CommandContext(ctx, "tar", args...)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Run(); err != nil {
+		return "", fmt.Errorf("tar of the root file system: %w: %s", err, strings.TrimSpace(stderr.String()))
+	}
+	return fileDigest(out)
+}
+
+func fileDigest(path string) (string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	h := sha256.New()
+	if _, err := io.Copy(h, f); err != nil {
+		return "", err
+	}
+	return "sha256:" + hex.EncodeToString(h.Sum(nil)), nil
+}
+
+// imageConfig is the image configuration of the Docker image / OCI image specs.
+type imageConfig struct {
+	Architecture string          `json:"architecture"`
+	OS           string          `json:"os"`
+	Created      time.Time       `json:"created"`
+	Config       containerConfig `json:"config"`
+	RootFS       rootFS          `json:"rootfs"`
+	History      []history       `json:"history"`
+}
+
+type containerConfig struct {
+	Entrypoint   []string            `json:"Entrypoint,omitempty"`
+	Cmd          []string            `json:"Cmd,omitempty"`
+	Env          []string            `json:"Env,omitempty"`
+	ExposedPorts map[string]struct{} `json:"ExposedPorts,omitempty"`
+	WorkingDir   string              `json:"WorkingDir,omitempty"`
+	StopSignal   string              `json:"StopSignal,omitempty"`
+	Labels       map[string]string   `json:"Labels,omitempty"`
+}
+
+type rootFS struct {
+	Type    string   `json:"type"`
+	DiffIDs []string `json:"diff_ids"`
+}
+
+type history struct {
+	Created   time.Time `json:"created"`
+	CreatedBy string    `json:"created_by"`
+	Comment   string    `json:"comment,omitempty"`
+}
+
+// manifestEntry is one image of a `docker save` archive's manifest.json.
+type manifestEntry struct {
+	Config   string   `json:"Config"`
+	RepoTags []string `json:"RepoTags"`
+	Layers   []string `json:"Layers"`
+}
+
+// config returns the image configuration of the recipe's image with the given layer.
+func (r Recipe) config(key, diffID string, created time.Time) imageConfig {
+	ports := map[string]struct{}{}
+	for _, p := range r.ExposedPorts {
+		ports[p] = struct{}{}
+	}
+	if len(ports) == 0 {
+		ports = nil
+	}
+	return imageConfig{
+		Architecture: runtime.GOARCH,
+		OS:           "linux",
+		Created:      created,
+		Config: containerConfig{
+			Entrypoint:   []string{EntrypointPath},
+			Cmd:          r.Cmd,
+			Env:          r.Env,
+			ExposedPorts: ports,
+			WorkingDir:   r.WorkingDir,
+			StopSignal:   r.StopSignal,
+			Labels:       map[string]string{LabelName: r.Name, LabelKey: key[:12]},
+		},
+		RootFS: rootFS{Type: "layers", DiffIDs: []string{diffID}},
+		History: []history{{
+			Created: created,
+			CreatedBy: fmt.Sprintf("debootstrap --variant=minbase --include=%s %s; add %s as %s",
+				strings.Join(r.Packages, ","), Suite, r.Entrypoint, EntrypointPath),
+			Comment: "docker-broker stand-in image " + r.Name,
+		}},
+	}
+}
+
+// writeArchive writes a `docker save` archive of one image with one layer: the image config
+// (<sha256 of the config>.json), the layer (<layer id>/layer.tar) and manifest.json.
+func writeArchive(w io.Writer, r Recipe, key, layerPath, diffID string, created time.Time) error {
+	config, err := json.Marshal(r.config(key, diffID, created))
+	if err != nil {
+		return err
+	}
+	configSum := sha256.Sum256(config)
+	configName := hex.EncodeToString(configSum[:]) + ".json"
+	layerID := strings.TrimPrefix(diffID, "sha256:")
+	layerName := layerID + "/layer.tar"
+	tags := append([]string{}, r.Tags...)
+	manifest, err := json.Marshal([]manifestEntry{{Config: configName, RepoTags: tags, Layers: []string{layerName}}})
+	if err != nil {
+		return err
+	}
+
+	layer, err := os.Open(layerPath)
+	if err != nil {
+		return err
+	}
+	defer layer.Close()
+	fi, err := layer.Stat()
+	if err != nil {
+		return err
+	}
+
+	tw := tar.NewWriter(w)
+	file := func(name string, data []byte) error {
+		if err := tw.WriteHeader(&tar.Header{Name: name, Mode: 0o644, Size: int64(len(data)), ModTime: created, Typeflag: tar.TypeReg}); err != nil {
+			return err
+		}
+		_, err := tw.Write(data)
+		return err
+	}
+	if err := file(configName, config); err != nil {
+		return err
+	}
+	if err := tw.WriteHeader(&tar.Header{Name: layerID + "/", Mode: 0o755, ModTime: created, Typeflag: tar.TypeDir}); err != nil {
+		return err
+	}
+	if err := file(layerID+"/VERSION", []byte("1.0")); err != nil {
+		return err
+	}
+	if err := tw.WriteHeader(&tar.Header{Name: layerName, Mode: 0o644, Size: fi.Size(), ModTime: created, Typeflag: tar.TypeReg}); err != nil {
+		return err
+	}
+	if n, err := io.Copy(tw, layer); err != nil {
+		return err
+	} else if n != fi.Size() {
+		return fmt.Errorf("layer %s changed while being archived", layerPath)
+	}
+	if err := file("manifest.json", manifest); err != nil {
+		return err
+	}
+	return tw.Close()
+}

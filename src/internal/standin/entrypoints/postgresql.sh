@@ -1,0 +1,113 @@
+#!/bin/bash
+# Entrypoint of the docker-broker postgresql stand-in image (PostgreSQL 15 from Debian).
+#
+# Upstream contract (postgres:15): POSTGRES_USER (default postgres), POSTGRES_PASSWORD,
+#   POSTGRES_DB (default: the user), POSTGRES_HOST_AUTH_METHOD (default scram-sha-256),
+#   POSTGRES_INITDB_ARGS, PGDATA (default /var/lib/postgresql/data); arguments starting with
+#   '-' are options of postgres.
+# Legacy contract (frodenas/postgresql:9.6): POSTGRES_USERNAME, POSTGRES_PASSWORD,
+#   POSTGRES_DBNAME, data in /data.
+#
+# Data directory: $PGDATA if set, else /data if that directory exists (a volume is mounted
+# there; the image has none), else /var/lib/postgresql/data. The cluster is initialised on the
+# first start only (the user is its superuser, the database is created); an existing cluster is
+# used as it is, credentials untouched. TCP clients from anywhere log in with a password
+# (scram-sha-256). The server listens on all interfaces, runs as user postgres and replaces
+# this script (exec), so `docker stop` reaches it directly (STOPSIGNAL SIGINT: fast shutdown).
+set -euo pipefail
+
+PGBIN=/usr/lib/postgresql/15/bin
+
+if [ $# -eq 0 ] || [ "${1#-}" != "$1" ]; then
+	set -- postgres "$@"
+fi
+if [ "$1" != postgres ] && [ "$1" != "$PGBIN/postgres" ]; then
+	exec "$@"
+fi
+shift
+
+log() { echo "docker-entrypoint: $*" >&2; }
+
+if [ -z "${PGDATA:-}" ]; then
+	if [ -d /data ]; then
+		PGDATA=/data
+	else
+		PGDATA=/var/lib/postgresql/data
+	fi
+fi
+export PGDATA
+
+user=${POSTGRES_USER:-${POSTGRES_USERNAME:-postgres}}
+db=${POSTGRES_DB:-${POSTGRES_DBNAME:-$user}}
+password=${POSTGRES_PASSWORD:-}
+auth=${POSTGRES_HOST_AUTH_METHOD:-scram-sha-256}
+
+root=false
+if [ "$(id -u)" = 0 ]; then
+	root=true
+fi
+# as_postgres runs a command as user postgres (or as whoever we are if not root).
+as_postgres() {
+	if $root; then
+		setpriv --reuid=postgres --regid=postgres --init-groups "$@"
+	else
+		"$@"
+	fi
+}
+
+mkdir -p "$PGDATA" /run/postgresql
+if $root; then
+	find "$PGDATA" \! -user postgres -exec chown postgres:postgres '{}' +
+	chown postgres:postgres /run/postgresql
+fi
+chmod 700 "$PGDATA"
+chmod 2775 /run/postgresql
+
+if [ ! -s "$PGDATA/PG_VERSION" ]; then
+	if [ -z "$password" ] && [ "$auth" != trust ]; then
+		log "the database is uninitialised and no password is set:"
+		log "set POSTGRES_PASSWORD (or POSTGRES_HOST_AUTH_METHOD=trust, which lets anyone in)"
+		exit 1
+	fi
+	log "initialising a cluster in $PGDATA for user $user, database $db"
+	pwfile=$(mktemp)
+	printf '%s\n' "$password" >"$pwfile"
+	if $root; then
+		chown postgres:postgres "$pwfile"
+	fi
+	# shellcheck disable=SC2086 # POSTGRES_INITDB_ARGS holds several words on purpose
+	as_postgres "$PGBIN/initdb" --pgdata="$PGDATA" --username="$user" --pwfile="$pwfile" \
+		--auth-local=trust --auth-host="$auth" --encoding=UTF8 --locale=C.UTF-8 \
+		${POSTGRES_INITDB_ARGS:-} >&2
+	rm -f "$pwfile"
+	{
+		echo
+		echo "# docker-broker stand-in: clients from anywhere"
+		echo "host all all all $auth"
+	} >>"$PGDATA/pg_hba.conf"
+	{
+		echo
+		echo "# docker-broker stand-in"
+		echo "listen_addresses = '*'"
+	} >>"$PGDATA/postgresql.conf"
+
+	if [ "$db" != postgres ]; then
+		# A temporary server on the Unix socket only, to create the database.
+		as_postgres "$PGBIN/pg_ctl" --pgdata="$PGDATA" --wait --silent \
+			-o "-c listen_addresses='' -c unix_socket_directories=/run/postgresql" start >&2
+		ident=${db//\"/\"\"}
+		as_postgres "$PGBIN/psql" --no-psqlrc --quiet -v ON_ERROR_STOP=1 \
+			--host=/run/postgresql --username="$user" --dbname=postgres \
+			--command="CREATE DATABASE \"$ident\"" >&2
+		as_postgres "$PGBIN/pg_ctl" --pgdata="$PGDATA" --wait --silent --mode=fast stop >&2
+	fi
+	log "cluster initialised"
+else
+	log "using the existing cluster in $PGDATA"
+fi
+
+if $root; then
+	exec setpriv --reuid=postgres --regid=postgres --init-groups "$PGBIN/postgres" \
+		-c listen_addresses='*' -c unix_socket_directories=/run/postgresql "$@"
+fi
+exec "$PGBIN/postgres" -c listen_addresses='*' -c unix_socket_directories=/run/postgresql "$@"
