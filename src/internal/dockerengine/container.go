@@ -57,7 +57,11 @@ type Container struct {
 	ExitCode     int
 	RestartCount int
 	Ports        []PortMapping // published ports as the engine bound them
+	IPAddress    string        // on its first network; how the host reaches it directly
 }
+
+// ErrNotFound is what a missing container or image is (errors.Is), for fakes of the engine.
+var ErrNotFound = cerrdefs.ErrNotFound
 
 // IsNotFound reports whether err says that a container or image does not exist.
 func IsNotFound(err error) bool {

@@ -41,7 +41,22 @@ func (c *Client) InspectContainer(ctx context.Context, idOrName string) (Contain
 				out.Ports = append(out.Ports, PortMapping{ContainerPort: port.String(), HostIP: hostIP, HostPort: b.HostPort})
 			}
 		}
+		for _, name := range sortedKeys(in.NetworkSettings.Networks) {
+			if ep := in.NetworkSettings.Networks[name]; ep != nil && ep.IPAddress.IsValid() {
+				out.IPAddress = ep.IPAddress.String()
+				break
+			}
+		}
 		sort.Slice(out.Ports, func(i, j int) bool { return out.Ports[i].ContainerPort < out.Ports[j].ContainerPort })
 	}
 	return out, nil
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
 }

@@ -117,6 +117,7 @@ if [ ! -d "$datadir/mysql" ]; then
 		echo "SET @@SESSION.SQL_LOG_BIN=0;"
 		# No anonymous users, no remote root unless asked for.
 		echo "DELETE FROM mysql.global_priv WHERE User='' OR (User='root' AND Host NOT IN ('localhost'));"
+		echo "DELETE FROM mysql.proxies_priv WHERE NOT (User='root' AND Host='localhost');"
 		echo "FLUSH PRIVILEGES;"
 		if [ -n "$root_password" ]; then
 			echo "ALTER USER 'root'@'localhost' IDENTIFIED VIA unix_socket OR mysql_native_password USING PASSWORD($(str "$root_password"));"

@@ -30,8 +30,9 @@ fi
 mkdir -p /data
 cd /data
 
-# Defaults first: later arguments win, so the caller's own options override them.
-set -- --bind '*' '-::*' --protected-mode no --dir /data --appendonly yes "$@"
+# Defaults first: later arguments win, so the caller's own options override them (and these
+# override the config file: a daemonizing server would end the container).
+set -- --daemonize no --bind '*' '-::*' --protected-mode no --dir /data --appendonly yes "$@"
 if [ -n "${REDIS_PASSWORD:-}" ]; then
 	# Before the caller's options, so an explicit --requirepass still wins.
 	set -- --requirepass "$REDIS_PASSWORD" "$@"

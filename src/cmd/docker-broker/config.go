@@ -1,0 +1,163 @@
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/cloudfoundry-community/docker-broker/src/internal/catalog"
+	"github.com/cloudfoundry-community/docker-broker/src/internal/config"
+)
+
+// Config is the broker's config file, rendered by the BOSH `docker-broker` job (or written by
+// the local run and the tests).
+type Config struct {
+	Name     string `json:"name"`     // the broker's name: registered with the platform, and the label of its containers
+	Address  string `json:"address"`  // listen address, default 0.0.0.0
+	Port     int    `json:"port"`     // listen port, default 8080
+	Username string `json:"username"` // basic auth the platform must present
+	Password string `json:"password"`
+	TLS      struct {
+		Cert string `json:"cert"` // PEM file paths; both or neither
+		Key  string `json:"key"`
+	} `json:"tls"`
+
+	DockerSocket string `json:"docker_socket"` // the Engine API, default the docker job's socket
+	// ExternalHost is the host name or IP apps connect to: it goes into credentials.
+	ExternalHost string `json:"external_host"`
+	// BindIP is the host address containers' ports are published on, default 0.0.0.0.
+	BindIP    string `json:"bind_ip"`
+	PortRange string `json:"port_range"` // "20000-29999": host ports for instances
+
+	DataDir   string          `json:"data_dir"`   // instance directories, on the persistent disk
+	StateFile string          `json:"state_file"` // the broker's bbolt file, on the persistent disk
+	Retention config.Duration `json:"retention"`  // keep a deleted instance's data this long (0: delete at once)
+
+	MaxContainers   int             `json:"max_containers"` // 0 is unlimited
+	FetchImages     bool            `json:"fetch_images"`
+	SyncTimeout     config.Duration `json:"sync_timeout"`     // for requests without accepts_incomplete
+	StopGrace       config.Duration `json:"stop_grace"`       // before a stopping container is killed
+	TombstoneWindow config.Duration `json:"tombstone_window"` // last_operation "succeeded" after a delete
+
+	Services json.RawMessage `json:"services"`
+
+	catalog *catalog.Catalog
+	ports   [2]int
+}
+
+func (c *Config) applyDefaults() {
+	if c.Name == "" {
+		c.Name = "docker-broker"
+	}
+	if c.Address == "" {
+		c.Address = "0.0.0.0"
+	}
+	if c.Port == 0 {
+		c.Port = 8080
+	}
+	if c.DockerSocket == "" {
+		c.DockerSocket = "/var/vcap/sys/run/docker/docker.sock"
+	}
+	if c.BindIP == "" {
+		c.BindIP = "0.0.0.0"
+	}
+	if c.PortRange == "" {
+		c.PortRange = "20000-29999"
+	}
+	if c.DataDir == "" {
+		c.DataDir = "/var/vcap/store/docker-broker/instances"
+	}
+	if c.StateFile == "" {
+		c.StateFile = "/var/vcap/store/docker-broker/state.db"
+	}
+	defaults := []struct {
+		d   *config.Duration
+		def time.Duration
+	}{{&c.SyncTimeout, 50 * time.Second}, {&c.StopGrace, 30 * time.Second}, {&c.TombstoneWindow, 24 * time.Hour}}
+	for _, d := range defaults {
+		if *d.d == 0 {
+			*d.d = config.Duration(d.def)
+		}
+	}
+}
+
+// loadConfig reads, defaults and validates the config file; the returned warnings are about
+// catalog entries that load but look wrong.
+func loadConfig(path string) (Config, []string, error) {
+	var c Config
+	if err := config.Load(path, &c); err != nil {
+		return c, nil, err
+	}
+	c.applyDefaults()
+	var errs config.Errors
+	if c.Username == "" {
+		errs.Add("username", "is required: the platform authenticates with it")
+	}
+	if len(c.Password) < 8 {
+		errs.Add("password", "must be at least 8 characters: it guards every instance's credentials")
+	}
+	if (c.TLS.Cert == "") != (c.TLS.Key == "") {
+		errs.Add("tls", "needs both cert and key (PEM file paths), or neither to serve plain HTTP")
+	}
+	if net.ParseIP(c.Address) == nil {
+		errs.Add("address", "%q is not an IP address to listen on", c.Address)
+	}
+	if c.Port < 1 || c.Port > 65535 {
+		errs.Add("port", "%d is outside 1..65535", c.Port)
+	}
+	if c.ExternalHost == "" {
+		errs.Add("external_host", "is required: the host name or IP apps reach the service containers at (the VM's address)")
+	}
+	if net.ParseIP(c.BindIP) == nil {
+		errs.Add("bind_ip", "%q is not an IP address", c.BindIP)
+	}
+	if ports, err := parsePortRange(c.PortRange); err != nil {
+		errs.Add("port_range", "%v", err)
+	} else {
+		c.ports = ports
+	}
+	for _, f := range []struct{ path, value string }{{"data_dir", c.DataDir}, {"state_file", c.StateFile}, {"docker_socket", c.DockerSocket}} {
+		if !filepath.IsAbs(f.value) {
+			errs.Add(f.path, "must be an absolute path, got %q", f.value)
+		}
+	}
+	if c.MaxContainers < 0 {
+		errs.Add("max_containers", "must not be negative (0 is unlimited)")
+	}
+	var warnings []string
+	if len(c.Services) == 0 {
+		errs.Add("services", "is required: the catalog of service offerings (an empty list is allowed)")
+	} else {
+		cat, warns, err := catalog.Parse(c.Services)
+		warnings = warns
+		var catErrs config.Errors
+		switch {
+		case errors.As(err, &catErrs):
+			errs = append(errs, catErrs...)
+		case err != nil:
+			errs.Add("services", "%v", err)
+		default:
+			c.catalog = cat
+		}
+	}
+	return c, warnings, errs.Err()
+}
+
+// parsePortRange reads "min-max".
+func parsePortRange(s string) ([2]int, error) {
+	lo, hi, ok := strings.Cut(s, "-")
+	min, err1 := strconv.Atoi(lo)
+	max, err2 := strconv.Atoi(hi)
+	if !ok || err1 != nil || err2 != nil {
+		return [2]int{}, fmt.Errorf("%q is not a range such as \"20000-29999\"", s)
+	}
+	if min < 1024 || max > 65535 || min > max {
+		return [2]int{}, fmt.Errorf("%q must lie within 1024-65535 with the lower bound first; keep it out of the kernel's ephemeral range (net.ipv4.ip_local_port_range, usually 32768-60999)", s)
+	}
+	return [2]int{min, max}, nil
+}

@@ -1,0 +1,176 @@
+// docker-broker is the Open Service Broker of the BOSH `docker-broker` job: every service
+// instance is a Docker container with its own persistent directories and host ports.
+//
+//	docker-broker run FILE            serve the OSB API as configured in FILE
+//	docker-broker check-config FILE   print every problem of FILE, exit 1 if there is one
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"strconv"
+	"syscall"
+	"time"
+
+	"github.com/cloudfoundry-community/docker-broker/src/internal/broker"
+	"github.com/cloudfoundry-community/docker-broker/src/internal/config"
+	"github.com/cloudfoundry-community/docker-broker/src/internal/dockerengine"
+	"github.com/cloudfoundry-community/docker-broker/src/internal/osbapi"
+	"github.com/cloudfoundry-community/docker-broker/src/internal/store"
+)
+
+const usage = `usage:
+  docker-broker run FILE            serve the Open Service Broker API as configured in FILE
+  docker-broker check-config FILE   validate FILE and print every problem with its field`
+
+func main() {
+	if len(os.Args) != 3 {
+		fmt.Fprintln(os.Stderr, usage)
+		os.Exit(2)
+	}
+	switch os.Args[1] {
+	case "run":
+		os.Exit(run(os.Args[2]))
+	case "check-config":
+		os.Exit(checkConfig(os.Args[2]))
+	default:
+		fmt.Fprintln(os.Stderr, usage)
+		os.Exit(2)
+	}
+}
+
+func checkConfig(path string) int {
+	_, warnings, err := loadConfig(path)
+	for _, w := range warnings {
+		fmt.Printf("%s: warning: %s\n", path, w)
+	}
+	if err != nil {
+		config.PrintProblems(os.Stdout, path, err)
+		return 1
+	}
+	fmt.Printf("%s: OK\n", path)
+	return 0
+}
+
+func run(path string) int {
+	log := slog.New(slog.NewJSONHandler(os.Stderr, nil))
+	cfg, warnings, err := loadConfig(path)
+	if err != nil {
+		config.PrintProblems(os.Stderr, path, err)
+		return 1
+	}
+	for _, w := range warnings {
+		log.Warn("catalog", "warning", w)
+	}
+	if err := serve(cfg, log); err != nil {
+		log.Error("docker-broker failed", "error", err.Error())
+		return 1
+	}
+	log.Info("docker-broker stopped")
+	return 0
+}
+
+func serve(cfg Config, log *slog.Logger) error {
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
+	defer stop()
+
+	st, err := store.Open(cfg.StateFile)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	engine, err := dockerengine.New(cfg.DockerSocket)
+	if err != nil {
+		return err
+	}
+	defer engine.Close()
+	if err := waitForEngine(ctx, engine, log, cfg.DockerSocket); err != nil {
+		return err
+	}
+	b, err := broker.New(broker.Config{
+		Catalog:         cfg.catalog,
+		Name:            cfg.Name,
+		ExternalHost:    cfg.ExternalHost,
+		BindIP:          cfg.BindIP,
+		PortRange:       cfg.ports,
+		DataDir:         cfg.DataDir,
+		RetentionDir:    retentionDir(cfg),
+		Retention:       cfg.Retention.D(),
+		MaxContainers:   cfg.MaxContainers,
+		SyncTimeout:     cfg.SyncTimeout.D(),
+		StopGrace:       cfg.StopGrace.D(),
+		TombstoneWindow: cfg.TombstoneWindow.D(),
+		FetchImages:     cfg.FetchImages,
+	}, engine, st, log)
+	if err != nil {
+		return err
+	}
+	started := time.Now()
+	if err := b.Start(ctx); err != nil {
+		return fmt.Errorf("reconciling with the engine: %w", err)
+	}
+	defer b.Shutdown()
+
+	handler := osbapi.NewHandler(b, b, osbapi.Credentials{Username: cfg.Username, Password: cfg.Password}, log)
+	server := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second}
+	listener, err := net.Listen("tcp", net.JoinHostPort(cfg.Address, strconv.Itoa(cfg.Port)))
+	if err != nil {
+		return err
+	}
+	log.Info("docker-broker serving", "address", listener.Addr().String(), "tls", cfg.TLS.Cert != "", "services", len(cfg.catalog.Services), "start_ms", time.Since(started).Milliseconds())
+	served := make(chan error, 1)
+	go func() {
+		if cfg.TLS.Cert != "" {
+			served <- server.ServeTLS(listener, cfg.TLS.Cert, cfg.TLS.Key)
+		} else {
+			served <- server.Serve(listener)
+		}
+	}()
+	select {
+	case err := <-served:
+		return err
+	case <-ctx.Done():
+	}
+	log.Info("stopping: finishing requests; running operations resume at the next start")
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := server.Shutdown(shutdownCtx); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}
+
+// retentionDir is where deleted instances' data waits out the retention period.
+func retentionDir(cfg Config) string {
+	if cfg.Retention == 0 {
+		return ""
+	}
+	return cfg.DataDir + ".deleted"
+}
+
+// waitForEngine waits for dockerd, which the docker job may still be starting.
+func waitForEngine(ctx context.Context, engine *dockerengine.Client, log *slog.Logger, socket string) error {
+	deadline := time.Now().Add(2 * time.Minute)
+	for {
+		pingCtx, cancel := context.WithTimeout(ctx, 2*time.Second)
+		err := engine.Ping(pingCtx)
+		cancel()
+		if err == nil {
+			return nil
+		}
+		if time.Now().After(deadline) || ctx.Err() != nil {
+			return fmt.Errorf("the Docker Engine at %s does not answer (is the docker job running?): %w", socket, err)
+		}
+		log.Info("waiting for the Docker Engine", "socket", socket)
+		select {
+		case <-ctx.Done():
+		case <-time.After(2 * time.Second):
+		}
+	}
+}

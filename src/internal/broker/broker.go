@@ -1,0 +1,151 @@
+// Package broker is what the Open Service Broker operations mean here: an instance is one
+// Docker container with its own persistent directories and host ports, credentials come from
+// crypto/rand and are kept in the store, and every change of an instance is an operation that
+// is recorded before it starts, so that a broker restart resumes or fails it, never forgets it.
+//
+// Concurrency: every request that changes something is admitted under one mutex (quotas and
+// port allocation are exact, and two operations never start on one instance); the slow work —
+// pulling, creating, waiting for health — runs outside it, one goroutine per operation.
+package broker
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/cloudfoundry-community/docker-broker/src/internal/catalog"
+	"github.com/cloudfoundry-community/docker-broker/src/internal/dockerengine"
+	"github.com/cloudfoundry-community/docker-broker/src/internal/store"
+)
+
+// Engine is what the broker asks of the Docker Engine.
+type Engine interface {
+	InspectImage(ctx context.Context, ref string) (dockerengine.Image, error)
+	PullImage(ctx context.Context, ref string, report func(dockerengine.Progress)) error
+	CreateContainer(ctx context.Context, spec dockerengine.ContainerSpec) (string, error)
+	StartContainer(ctx context.Context, id string) error
+	StopContainer(ctx context.Context, id string, grace time.Duration) error
+	RemoveContainer(ctx context.Context, id string) error
+	InspectContainer(ctx context.Context, idOrName string) (dockerengine.Container, error)
+	ListContainers(ctx context.Context, labels map[string]string) ([]dockerengine.Container, error)
+	Exec(ctx context.Context, id string, cmd []string) (int, error)
+	ReadFile(ctx context.Context, id, path string) ([]byte, error)
+}
+
+// Store is what the broker keeps on disk (see package store).
+type Store interface {
+	Instance(id string) (store.Instance, bool, error)
+	Instances() ([]store.Instance, error)
+	PutInstance(inst store.Instance) error
+	DeleteInstance(id string, op store.Operation, now time.Time) error
+	Tombstone(id string) (store.Tombstone, bool, error)
+	PruneTombstones(cutoff time.Time) (int, error)
+	Binding(instanceID, bindingID string) (store.Binding, bool, error)
+	Bindings(instanceID string) ([]store.Binding, error)
+	PutBinding(b store.Binding) error
+	DeleteBinding(instanceID, bindingID string) error
+}
+
+// Clock tells the time; tests move it.
+type Clock interface{ Now() time.Time }
+
+type systemClock struct{}
+
+func (systemClock) Now() time.Time { return time.Now().UTC() }
+
+// Config is how the operator set the broker up.
+type Config struct {
+	Catalog *catalog.Catalog
+	// Name tells this broker's containers from any other on the engine (label value).
+	Name string
+	// ExternalHost is the host name or IP put into credentials: where apps reach the containers.
+	ExternalHost string
+	// BindIP is the host address published ports listen on.
+	BindIP string
+	// PortRange is the inclusive range host ports are allocated from.
+	PortRange [2]int
+	// DataDir holds one directory per instance (cf-<id>) with its persistent volumes.
+	DataDir string
+	// RetentionDir, when set, receives a deleted instance's directory instead of removing it;
+	// it is purged after Retention.
+	RetentionDir string
+	Retention    time.Duration
+	// MaxContainers bounds the instances of this broker; 0 is unlimited.
+	MaxContainers int
+	// SyncTimeout is how long a request without accepts_incomplete may wait for its operation.
+	SyncTimeout time.Duration
+	// StopGrace is how long a container may take to stop before it is killed.
+	StopGrace time.Duration
+	// TombstoneWindow is how long last_operation answers "succeeded" for a deleted instance;
+	// after that it answers 410 Gone.
+	TombstoneWindow time.Duration
+	// FetchImages pulls every plan's image in the background at start.
+	FetchImages bool
+}
+
+// Broker implements the OSB operations (osbapi.Broker).
+type Broker struct {
+	cfg    Config
+	engine Engine
+	store  Store
+	clock  Clock
+	log    *slog.Logger
+
+	// mu admits changes: quota counts, port allocation and the running map are read and
+	// written under it.
+	mu      sync.Mutex
+	running map[string]*operation // instance id → the operation working on it
+	wg      sync.WaitGroup        // every operation goroutine
+
+	catalogJSON json.RawMessage
+
+	// background is the context of work that is no request's: image fetching. Shutdown ends it.
+	background     context.Context
+	stopBackground context.CancelFunc
+
+	reportMu sync.Mutex
+	report   Reconciliation
+}
+
+// New returns a broker. Call Start before serving requests.
+func New(cfg Config, engine Engine, st Store, log *slog.Logger) (*Broker, error) {
+	catalogJSON, err := cfg.Catalog.MarshalOSB()
+	if err != nil {
+		return nil, err
+	}
+	if log == nil {
+		log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	background, stop := context.WithCancel(context.Background())
+	return &Broker{
+		cfg: cfg, engine: engine, store: st, clock: systemClock{}, log: log,
+		running: map[string]*operation{}, catalogJSON: catalogJSON,
+		background: background, stopBackground: stop,
+	}, nil
+}
+
+// SetClock replaces the clock (tests).
+func (b *Broker) SetClock(c Clock) { b.clock = c }
+
+// Wait waits for every running operation to end.
+func (b *Broker) Wait() { b.wg.Wait() }
+
+// Shutdown cancels every running operation and waits for them. Their records stay "in
+// progress", so the next start resumes them.
+func (b *Broker) Shutdown() {
+	b.stopBackground()
+	b.mu.Lock()
+	for _, op := range b.running {
+		op.cancel(errShutdown)
+	}
+	b.mu.Unlock()
+	b.wg.Wait()
+}
+
+// Catalog is GET /v2/catalog.
+func (b *Broker) Catalog(context.Context) (json.RawMessage, error) {
+	return b.catalogJSON, nil
+}

@@ -1,0 +1,262 @@
+package broker
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/cloudfoundry-community/docker-broker/src/internal/catalog"
+	"github.com/cloudfoundry-community/docker-broker/src/internal/dockerengine"
+	"github.com/cloudfoundry-community/docker-broker/src/internal/store"
+)
+
+// Labels on every container of the broker: how it finds its containers again (and tells
+// them from any other on the engine) when it reconciles.
+const (
+	LabelBroker     = "docker-broker.broker"
+	LabelInstanceID = "docker-broker.instance_id"
+	LabelServiceID  = "docker-broker.service_id"
+	LabelPlanID     = "docker-broker.plan_id"
+)
+
+// containerName is the instance's container name, as the original broker named it.
+func containerName(instanceID string) string { return "cf-" + instanceID }
+
+// runContainer (re)creates the instance's container from plan and waits until it is healthy:
+// the image is made available, host ports allocated (or reused), directories prepared, any
+// previous container of the instance replaced. It is the one path from a record to a running
+// container, shared by provision, update and reconciliation.
+func (b *Broker) runContainer(ctx context.Context, inst *store.Instance, service catalog.Service, plan catalog.Plan) error {
+	img, err := b.ensureImage(ctx, plan.Container.ImageRef())
+	if err != nil {
+		return err
+	}
+	ports := plan.Container.ExposePorts
+	if len(ports) == 0 {
+		ports = img.ExposedPorts
+	}
+	if err := b.allocatePorts(inst, ports); err != nil {
+		return err
+	}
+	spec, err := b.containerSpec(*inst, service, plan)
+	if err != nil {
+		return err
+	}
+	if err := b.removeContainer(ctx, inst.ID); err != nil {
+		return err
+	}
+	if err := b.createVolumes(inst.ID, plan.Container.PersistentVolumes); err != nil {
+		return err
+	}
+	id, err := b.engine.CreateContainer(ctx, spec)
+	if err != nil {
+		return err
+	}
+	user := plan.Container.User
+	if user == "" {
+		user = img.User
+	}
+	if err := b.chownVolumes(ctx, id, inst.ID, plan.Container.PersistentVolumes, user); err != nil {
+		return err
+	}
+	if err := b.engine.StartContainer(ctx, id); err != nil {
+		return err
+	}
+	b.log.Info("container started", "instance_id", inst.ID, "container", spec.Name, "image", spec.Image, "operation", inst.Operation.ID)
+	return b.waitHealthy(ctx, id, *inst, plan)
+}
+
+// containerSpec is the container of inst as plan describes it.
+func (b *Broker) containerSpec(inst store.Instance, service catalog.Service, plan catalog.Plan) (dockerengine.ContainerSpec, error) {
+	c := plan.Container
+	env := append([]string{}, c.Environment...)
+	params, err := parameterEnv(inst.Parameters)
+	if err != nil {
+		return dockerengine.ContainerSpec{}, err
+	}
+	env = append(env, params...)
+	env = append(env, "NAME="+containerName(inst.ID))
+	// Credentials last: whatever came before, the container sees the instance's own secrets.
+	for _, f := range []struct {
+		field *catalog.CredentialField
+		value string
+	}{
+		{plan.Credentials.Username, inst.Credentials.Username},
+		{plan.Credentials.Password, inst.Credentials.Password},
+		{plan.Credentials.DBName, inst.Credentials.DBName},
+	} {
+		if f.field != nil && f.field.Key != "" {
+			env = append(env, f.field.Key+"="+f.value)
+		}
+	}
+	spec := dockerengine.ContainerSpec{
+		Name:       containerName(inst.ID),
+		Image:      c.ImageRef(),
+		Cmd:        c.Command,
+		Entrypoint: c.Entrypoint,
+		Env:        env,
+		WorkingDir: c.Workdir,
+		User:       c.User,
+		Labels: map[string]string{
+			LabelBroker:     b.cfg.Name,
+			LabelInstanceID: inst.ID,
+			LabelServiceID:  service.ID,
+			LabelPlanID:     plan.ID,
+		},
+		RestartPolicy: dockerengine.RestartPolicy{Name: c.Restart.Name, MaxRetries: c.Restart.MaxRetries},
+		Memory:        c.Memory,
+		MemorySwap:    c.MemorySwap,
+		CPUShares:     c.CPUShares,
+		Privileged:    c.Privileged,
+		CapAdd:        c.CapAdds,
+		CapDrop:       c.CapDrops,
+	}
+	for _, containerPort := range sortedKeys(inst.Ports) {
+		spec.Ports = append(spec.Ports, dockerengine.PortMapping{ContainerPort: containerPort, HostIP: b.cfg.BindIP, HostPort: inst.Ports[containerPort]})
+	}
+	for _, vol := range c.PersistentVolumes {
+		spec.Binds = append(spec.Binds, b.volumeDir(inst.ID, vol)+":"+vol)
+	}
+	return spec, nil
+}
+
+// parameterEnv turns the instance's parameters (validated against the plan's schema, whose
+// property names are env names that never clash with credentials) into KEY=VALUE entries.
+func parameterEnv(raw json.RawMessage) ([]string, error) {
+	if len(raw) == 0 {
+		return nil, nil
+	}
+	var params map[string]any
+	if err := json.Unmarshal(raw, &params); err != nil {
+		return nil, fmt.Errorf("stored parameters are not an object: %w", err)
+	}
+	var env []string
+	for _, k := range sortedKeys(params) {
+		switch v := params[k].(type) {
+		case string:
+			env = append(env, k+"="+v)
+		default:
+			text, _ := json.Marshal(v)
+			env = append(env, k+"="+string(text))
+		}
+	}
+	return env, nil
+}
+
+// removeContainer stops and removes the instance's container, if there is one.
+func (b *Broker) removeContainer(ctx context.Context, instanceID string) error {
+	name := containerName(instanceID)
+	if err := b.engine.StopContainer(ctx, name, b.cfg.StopGrace); err != nil {
+		if dockerengine.IsNotFound(err) {
+			return nil
+		}
+		b.log.Warn("container did not stop; removing it by force", "container", name, "error", err.Error())
+	}
+	if err := b.engine.RemoveContainer(ctx, name); err != nil && !dockerengine.IsNotFound(err) {
+		return err
+	}
+	return nil
+}
+
+// ensureImage returns the image ref, pulling it once if the engine lacks it.
+func (b *Broker) ensureImage(ctx context.Context, ref string) (dockerengine.Image, error) {
+	img, err := b.engine.InspectImage(ctx, ref)
+	if err == nil || !dockerengine.IsNotFound(err) {
+		return img, err
+	}
+	b.log.Info("pulling image for a provision", "image", ref)
+	if err := b.engine.PullImage(ctx, ref, nil); err != nil {
+		return dockerengine.Image{}, fmt.Errorf("image %s is not on this host and could not be pulled (%v); the operator can load it or fix the plan's image", ref, err)
+	}
+	return b.engine.InspectImage(ctx, ref)
+}
+
+// waitHealthy waits until the container runs and passes the plan's health check.
+func (b *Broker) waitHealthy(ctx context.Context, id string, inst store.Instance, plan catalog.Plan) error {
+	hc := plan.HealthCheck
+	port := hc.TCPPort
+	if port == "" && len(hc.Command) == 0 {
+		port = credentialPort(plan, inst)
+	}
+	deadline := time.Now().Add(hc.Timeout.D())
+	for {
+		c, err := b.engine.InspectContainer(ctx, id)
+		if err != nil {
+			return err
+		}
+		switch {
+		case c.State == "exited" || c.State == "dead":
+			return fmt.Errorf("container %s exited with status %d before it became healthy", c.Name, c.ExitCode)
+		case c.RestartCount >= 3:
+			return fmt.Errorf("container %s keeps crashing (restarted %d times) before it became healthy", c.Name, c.RestartCount)
+		case c.Running && b.healthy(ctx, c, hc.Command, port):
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("container %s did not become healthy within %s (%s)", c.Name, hc.Timeout.D(), describeCheck(hc.Command, port))
+		}
+		select {
+		case <-ctx.Done():
+			return context.Cause(ctx)
+		case <-time.After(hc.Interval.D()):
+		}
+	}
+}
+
+// healthy runs one health check: the command inside the container, else a TCP connect to the
+// container's port over the bridge (the published host port would be answered by docker-proxy
+// whether or not the service listens), else running is enough.
+func (b *Broker) healthy(ctx context.Context, c dockerengine.Container, command []string, port string) bool {
+	if len(command) > 0 {
+		code, err := b.engine.Exec(ctx, c.ID, command)
+		return err == nil && code == 0
+	}
+	number, proto, _ := strings.Cut(port, "/")
+	if port == "" || proto != "tcp" || c.IPAddress == "" {
+		return true
+	}
+	conn, err := net.DialTimeout("tcp", net.JoinHostPort(c.IPAddress, number), time.Second)
+	if err != nil {
+		return false
+	}
+	conn.Close()
+	return true
+}
+
+func describeCheck(command []string, port string) string {
+	switch {
+	case len(command) > 0:
+		return "health check command " + strconv.Quote(strings.Join(command, " ")) + " did not succeed"
+	case port != "":
+		return "nothing accepted connections on " + port
+	default:
+		return "it was not running"
+	}
+}
+
+// credentialPort is the container port credentials point at: uri.port, or the only port.
+func credentialPort(plan catalog.Plan, inst store.Instance) string {
+	if plan.Credentials.URI != nil && plan.Credentials.URI.Port != "" {
+		return plan.Credentials.URI.Port
+	}
+	if len(inst.Ports) == 1 {
+		for p := range inst.Ports {
+			return p
+		}
+	}
+	return ""
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}

@@ -1,0 +1,92 @@
+package broker
+
+import (
+	"context"
+
+	"github.com/cloudfoundry-community/docker-broker/src/internal/osbapi"
+	"github.com/cloudfoundry-community/docker-broker/src/internal/store"
+)
+
+// Deprovision is DELETE /v2/service_instances/:id: remove the container and the data. It
+// always succeeds on a half-created instance, and halts a provision still running.
+func (b *Broker) Deprovision(ctx context.Context, req osbapi.DeprovisionRequest) (osbapi.OperationResponse, error) {
+	b.mu.Lock()
+	inst, found, err := b.store.Instance(req.InstanceID)
+	if err != nil {
+		b.mu.Unlock()
+		return osbapi.OperationResponse{}, err
+	}
+	if !found {
+		b.mu.Unlock()
+		return osbapi.OperationResponse{}, osbapi.Gone("instance %s does not exist", req.InstanceID)
+	}
+	if op := inst.Operation; op.InProgress() {
+		switch op.Kind {
+		case store.Deprovision:
+			b.mu.Unlock()
+			if !req.AcceptsIncomplete {
+				return osbapi.OperationResponse{}, osbapi.Unprocessable(osbapi.CodeAsyncRequired, "instance %s is being deprovisioned; poll it with accepts_incomplete=true", req.InstanceID)
+			}
+			return osbapi.OperationResponse{Async: true, Operation: op.ID}, nil
+		case store.Update:
+			b.mu.Unlock()
+			return osbapi.OperationResponse{}, osbapi.Unprocessable(osbapi.CodeConcurrencyError, "instance %s is being updated; delete it when the update has finished", req.InstanceID)
+		}
+		// A provision in flight: stop it, then delete what it made.
+		if running := b.running[req.InstanceID]; running != nil {
+			running.cancel(errHalted)
+			b.mu.Unlock()
+			<-running.done
+			b.mu.Lock()
+		}
+	}
+	inst.Operation = store.Operation{ID: newOperationID(store.Deprovision), Kind: store.Deprovision, State: store.InProgress, StartedAt: b.clock.Now(), Attempts: 1}
+	if err := b.store.PutInstance(inst); err != nil {
+		b.mu.Unlock()
+		return osbapi.OperationResponse{}, err
+	}
+	b.log.Info("deprovisioning", append([]any{"instance_id", inst.ID, "operation", inst.Operation.ID}, osbapi.RequestAttrs(ctx)...)...)
+	op := b.startLocked(inst.ID, inst.Operation, func(ctx context.Context) error {
+		return b.deprovisionWork(ctx, inst.ID)
+	})
+	b.mu.Unlock()
+
+	if req.AcceptsIncomplete {
+		return osbapi.OperationResponse{Async: true, Operation: op.id}, nil
+	}
+	// Deleting is bounded by the stop grace period; a synchronous caller waits for it.
+	<-op.done
+	return osbapi.OperationResponse{}, op.err
+}
+
+// deprovisionWork removes the container, then the data (or retains it), then the record,
+// leaving a tombstone for last_operation.
+func (b *Broker) deprovisionWork(ctx context.Context, instanceID string) error {
+	inst, found, err := b.store.Instance(instanceID)
+	if err != nil || !found {
+		return err
+	}
+	err = b.removeContainer(ctx, instanceID)
+	if err == nil {
+		err = b.removeVolumes(instanceID)
+	}
+	if left(ctx) {
+		return context.Cause(ctx)
+	}
+	if err != nil {
+		b.log.Error("deprovision failed", "instance_id", instanceID, "operation", inst.Operation.ID, "error", err.Error())
+		usable := false
+		inst.Operation.InstanceUsable = &usable
+		if ferr := b.finish(&inst, store.Failed, err.Error()); ferr != nil {
+			return ferr
+		}
+		return err
+	}
+	op := inst.Operation
+	op.State, op.FinishedAt = store.Succeeded, b.clock.Now()
+	if err := b.store.DeleteInstance(instanceID, op, op.FinishedAt); err != nil {
+		return err
+	}
+	b.log.Info("deprovisioned", "instance_id", instanceID, "operation", op.ID)
+	return nil
+}

@@ -1,0 +1,220 @@
+package broker
+
+import (
+	"context"
+	"os"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/cloudfoundry-community/docker-broker/src/internal/dockerengine"
+	"github.com/cloudfoundry-community/docker-broker/src/internal/store"
+)
+
+// Reconciliation is how the store and the engine compared when the broker started, and what
+// the broker did about it. The operator reads it in the log and at GET /admin/reconciliation.
+type Reconciliation struct {
+	At time.Time `json:"at"`
+	// ContainersWithoutRecord are containers labelled as this broker's whose instance it does
+	// not know (e.g. after the state file was lost). They are left running for the operator.
+	ContainersWithoutRecord []string `json:"containers_without_record"`
+	// DirectoriesWithoutRecord are instance directories in the data directory of no instance.
+	DirectoriesWithoutRecord []string `json:"directories_without_record"`
+	// RecreatedContainers are instances whose container was missing and was created again
+	// from the record (same credentials, ports and data).
+	RecreatedContainers []string `json:"recreated_containers"`
+	// StartedContainers are instances whose container had stopped and was started.
+	StartedContainers []string `json:"started_containers"`
+	// ResumedOperations were in flight when the broker stopped and run again now.
+	ResumedOperations []string `json:"resumed_operations"`
+	// FailedOperations were interrupted twice and are failed, so the platform can clean up.
+	FailedOperations []string `json:"failed_operations"`
+	// Problems are what could not be reconciled.
+	Problems []string `json:"problems"`
+}
+
+// maxResumes is how often an interrupted operation is run again before it is failed.
+const maxResumes = 1
+
+// tombstoneRetention is how long tombstones are kept at all (they answer 410 after the window).
+const tombstoneRetention = 30 * 24 * time.Hour
+
+// Start reconciles the store with the engine, then starts the background work: image pulls
+// (fetch_images) and housekeeping. Serve requests only after it returns.
+func (b *Broker) Start(ctx context.Context) error {
+	report, err := b.reconcile(ctx)
+	if err != nil {
+		return err
+	}
+	b.reportMu.Lock()
+	b.report = report
+	b.reportMu.Unlock()
+	b.log.Info("reconciled store and engine",
+		"containers_without_record", strings.Join(report.ContainersWithoutRecord, ","),
+		"directories_without_record", strings.Join(report.DirectoriesWithoutRecord, ","),
+		"recreated_containers", strings.Join(report.RecreatedContainers, ","),
+		"started_containers", strings.Join(report.StartedContainers, ","),
+		"resumed_operations", strings.Join(report.ResumedOperations, ","),
+		"failed_operations", strings.Join(report.FailedOperations, ","),
+		"problems", strings.Join(report.Problems, "; "))
+	if n, err := b.store.PruneTombstones(b.clock.Now().Add(-max(tombstoneRetention, b.cfg.TombstoneWindow))); err == nil && n > 0 {
+		b.log.Info("pruned old tombstones", "count", n)
+	}
+	b.purgeRetention()
+	if b.cfg.FetchImages {
+		b.wg.Add(1)
+		go func() {
+			defer b.wg.Done()
+			b.fetchImages(b.background)
+		}()
+	}
+	return nil
+}
+
+// Reconciliation returns the report of the last start (osbapi.Admin).
+func (b *Broker) Reconciliation(context.Context) (any, error) {
+	b.reportMu.Lock()
+	defer b.reportMu.Unlock()
+	return b.report, nil
+}
+
+func (b *Broker) reconcile(ctx context.Context) (Reconciliation, error) {
+	report := Reconciliation{At: b.clock.Now()}
+	containers, err := b.engine.ListContainers(ctx, map[string]string{LabelBroker: b.cfg.Name})
+	if err != nil {
+		return report, err
+	}
+	records, err := b.store.Instances()
+	if err != nil {
+		return report, err
+	}
+	byInstance := map[string]dockerengine.Container{}
+	for _, c := range containers {
+		byInstance[c.Labels[LabelInstanceID]] = c
+	}
+	var recreate []store.Instance
+	known := map[string]bool{}
+	for _, inst := range records {
+		known[containerName(inst.ID)] = true
+		c, hasContainer := byInstance[inst.ID]
+		delete(byInstance, inst.ID)
+		switch {
+		case inst.Operation.InProgress():
+			b.resumeOrFail(inst, &report)
+		case inst.Provisioned && !hasContainer:
+			recreate = append(recreate, inst)
+		case inst.Provisioned && !c.Running:
+			if err := b.engine.StartContainer(ctx, c.ID); err != nil {
+				report.Problems = append(report.Problems, inst.ID+": starting its stopped container: "+err.Error())
+				continue
+			}
+			report.StartedContainers = append(report.StartedContainers, inst.ID)
+		}
+	}
+	for _, c := range byInstance {
+		report.ContainersWithoutRecord = append(report.ContainersWithoutRecord, c.Name)
+	}
+	sort.Strings(report.ContainersWithoutRecord)
+	entries, _ := os.ReadDir(b.cfg.DataDir)
+	for _, e := range entries {
+		if e.IsDir() && strings.HasPrefix(e.Name(), "cf-") && !known[e.Name()] {
+			report.DirectoriesWithoutRecord = append(report.DirectoriesWithoutRecord, e.Name())
+		}
+	}
+	b.recreateContainers(ctx, recreate, &report)
+	return report, nil
+}
+
+// resumeOrFail runs an operation that a stop interrupted again, or fails it if it was
+// resumed before: a platform polling last_operation always sees it end.
+func (b *Broker) resumeOrFail(inst store.Instance, report *Reconciliation) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	label := inst.ID + " (" + inst.Operation.Kind + ")"
+	if inst.Operation.Attempts > maxResumes {
+		if inst.Operation.Kind == store.Provision {
+			b.cleanUp(inst.ID)
+		}
+		if err := b.finish(&inst, store.Failed, inst.Operation.Kind+" was interrupted by broker restarts and gave up"); err != nil {
+			report.Problems = append(report.Problems, label+": "+err.Error())
+			return
+		}
+		report.FailedOperations = append(report.FailedOperations, label)
+		return
+	}
+	inst.Operation.Attempts++
+	if err := b.store.PutInstance(inst); err != nil {
+		report.Problems = append(report.Problems, label+": "+err.Error())
+		return
+	}
+	work := map[string]func(context.Context, string) error{
+		store.Provision:   b.provisionWork,
+		store.Update:      b.updateWork,
+		store.Deprovision: b.deprovisionWork,
+	}[inst.Operation.Kind]
+	if work == nil {
+		report.Problems = append(report.Problems, label+": unknown operation kind")
+		return
+	}
+	b.startLocked(inst.ID, inst.Operation, func(ctx context.Context) error { return work(ctx, inst.ID) })
+	report.ResumedOperations = append(report.ResumedOperations, label)
+}
+
+// recreateContainers brings back the containers of provisioned instances that have none, a
+// few at a time, from their records: same credentials, host ports and directories.
+func (b *Broker) recreateContainers(ctx context.Context, instances []store.Instance, report *Reconciliation) {
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	slots := make(chan struct{}, 4)
+	for _, inst := range instances {
+		wg.Add(1)
+		slots <- struct{}{}
+		go func() {
+			defer wg.Done()
+			defer func() { <-slots }()
+			err := b.recreateContainer(ctx, inst)
+			mu.Lock()
+			defer mu.Unlock()
+			if err != nil {
+				report.Problems = append(report.Problems, inst.ID+": recreating its missing container: "+err.Error())
+				return
+			}
+			report.RecreatedContainers = append(report.RecreatedContainers, inst.ID)
+		}()
+	}
+	wg.Wait()
+	sort.Strings(report.RecreatedContainers)
+}
+
+func (b *Broker) recreateContainer(ctx context.Context, inst store.Instance) error {
+	_, service, plan, err := b.loadWithPlan(inst.ID, "")
+	if err != nil {
+		return err
+	}
+	return b.runContainer(ctx, &inst, service, plan)
+}
+
+// fetchImages pulls every plan's image the engine lacks, one after the other, so provisions
+// find them (fetch_images). It never blocks the start; a failed pull is logged.
+func (b *Broker) fetchImages(ctx context.Context) {
+	seen := map[string]bool{}
+	for _, service := range b.cfg.Catalog.Services {
+		for _, plan := range service.Plans {
+			ref := plan.Container.ImageRef()
+			if seen[ref] {
+				continue
+			}
+			seen[ref] = true
+			if _, err := b.engine.InspectImage(ctx, ref); err == nil || !dockerengine.IsNotFound(err) {
+				continue
+			}
+			b.log.Info("fetching image", "image", ref)
+			if err := b.engine.PullImage(ctx, ref, nil); err != nil {
+				b.log.Error("image could not be fetched; provisions of its plans will try again", "image", ref, "error", err.Error())
+				continue
+			}
+			b.log.Info("image fetched", "image", ref)
+		}
+	}
+}

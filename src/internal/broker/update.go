@@ -1,0 +1,161 @@
+package broker
+
+import (
+	"context"
+	"encoding/json"
+	"time"
+
+	"github.com/cloudfoundry-community/docker-broker/src/internal/osbapi"
+	"github.com/cloudfoundry-community/docker-broker/src/internal/store"
+)
+
+// Update is PATCH /v2/service_instances/:id: a plan change, new parameters or a maintenance
+// upgrade, each by recreating the container with the same directories and host ports.
+func (b *Broker) Update(ctx context.Context, req osbapi.UpdateRequest) (osbapi.OperationResponse, error) {
+	op, resp, err := b.admitUpdate(ctx, req)
+	if err != nil || op == nil || req.AcceptsIncomplete {
+		return resp, err
+	}
+	return osbapi.OperationResponse{}, b.waitSync(op, "the update")
+}
+
+// admitUpdate checks an update and starts it. It returns no operation when there is nothing
+// to wait for: nothing to change, or the same update already running.
+func (b *Broker) admitUpdate(ctx context.Context, req osbapi.UpdateRequest) (*operation, osbapi.OperationResponse, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	inst, found, err := b.store.Instance(req.InstanceID)
+	if err != nil {
+		return nil, osbapi.OperationResponse{}, err
+	}
+	if !found || !inst.Provisioned {
+		return nil, osbapi.OperationResponse{}, osbapi.NotFound("instance %s does not exist", req.InstanceID)
+	}
+	if req.ServiceID != inst.ServiceID {
+		return nil, osbapi.OperationResponse{}, osbapi.BadRequest("service_id %q is not the service of instance %s", req.ServiceID, req.InstanceID)
+	}
+	if op := inst.Operation; op.InProgress() {
+		if op.Kind == store.Update && req.AcceptsIncomplete && sameUpdate(op.Update, req, inst) {
+			return nil, osbapi.OperationResponse{Async: true, Operation: op.ID}, nil
+		}
+		return nil, osbapi.OperationResponse{}, osbapi.Unprocessable(osbapi.CodeConcurrencyError, "instance %s is busy with a %s operation", req.InstanceID, op.Kind)
+	}
+	target := store.UpdateTarget{PlanID: inst.PlanID, Parameters: inst.Parameters, MaintenanceInfo: inst.MaintenanceInfo}
+	if req.PlanID != "" {
+		target.PlanID = req.PlanID
+	}
+	service, plan, ok := b.cfg.Catalog.Plan(req.ServiceID, target.PlanID)
+	if !ok {
+		return nil, osbapi.OperationResponse{}, osbapi.BadRequest("plan_id %q is not a plan of service %q in this broker's catalog", target.PlanID, req.ServiceID)
+	}
+	if target.PlanID != inst.PlanID {
+		_, current, _ := b.cfg.Catalog.PlanByID(inst.PlanID)
+		if !current.IsUpdateable(service) {
+			return nil, osbapi.OperationResponse{}, osbapi.Unprocessable("PlanChangeNotSupported", "plan %s cannot be changed to another plan (plan_updateable is false)", current.Name)
+		}
+		if err := b.checkQuota(plan, inst.ID); err != nil {
+			return nil, osbapi.OperationResponse{}, err
+		}
+	}
+	if err := checkMaintenanceInfo(plan, req.MaintenanceInfo); err != nil {
+		return nil, osbapi.OperationResponse{}, err
+	}
+	if req.MaintenanceInfo != nil || target.PlanID != inst.PlanID {
+		target.MaintenanceInfo = planVersion(plan)
+	}
+	if req.Parameters != nil {
+		params, err := validParameters(plan, req.Parameters, true)
+		if err != nil {
+			return nil, osbapi.OperationResponse{}, err
+		}
+		target.Parameters = mergeParameters(inst.Parameters, params)
+	} else if target.PlanID != inst.PlanID {
+		// The instance's parameters must also be valid for the new plan.
+		if _, err := validParameters(plan, inst.Parameters, true); err != nil {
+			return nil, osbapi.OperationResponse{}, err
+		}
+	}
+	if target.PlanID == inst.PlanID && sameJSON(target.Parameters, inst.Parameters) && target.MaintenanceInfo == inst.MaintenanceInfo {
+		return nil, osbapi.OperationResponse{}, nil // nothing to change (e.g. a context-only update)
+	}
+	inst.Operation = store.Operation{ID: newOperationID(store.Update), Kind: store.Update, State: store.InProgress, StartedAt: b.clock.Now(), Attempts: 1, Update: &target}
+	if err := b.store.PutInstance(inst); err != nil {
+		return nil, osbapi.OperationResponse{}, err
+	}
+	b.log.Info("updating", append([]any{"instance_id", inst.ID, "plan", plan.Name, "operation", inst.Operation.ID}, osbapi.RequestAttrs(ctx)...)...)
+	op := b.startLocked(inst.ID, inst.Operation, func(ctx context.Context) error {
+		return b.updateWork(ctx, inst.ID)
+	})
+	return op, osbapi.OperationResponse{Async: true, Operation: op.id}, nil
+}
+
+// sameUpdate says whether a repeated PATCH asks for the update already running.
+func sameUpdate(running *store.UpdateTarget, req osbapi.UpdateRequest, inst store.Instance) bool {
+	if running == nil {
+		return false
+	}
+	return (req.PlanID == "" || req.PlanID == running.PlanID) &&
+		(req.Parameters == nil || sameJSON(mergeParameters(inst.Parameters, req.Parameters), running.Parameters))
+}
+
+// mergeParameters applies the parameters of an update (only what the user typed, spec) to
+// the instance's current ones.
+func mergeParameters(current, changes []byte) []byte {
+	merged := map[string]any{}
+	for _, raw := range [][]byte{current, changes} {
+		var m map[string]any
+		if len(raw) > 0 && json.Unmarshal(raw, &m) == nil {
+			for k, v := range m {
+				merged[k] = v
+			}
+		}
+	}
+	if len(merged) == 0 {
+		return nil
+	}
+	out, _ := json.Marshal(merged)
+	return out
+}
+
+// updateWork recreates the container from the target plan and parameters. If that fails it
+// recreates the previous one, so that a failed update leaves a usable instance where it can.
+func (b *Broker) updateWork(ctx context.Context, instanceID string) error {
+	before, found, err := b.store.Instance(instanceID)
+	if err != nil || !found {
+		return err
+	}
+	target := before.Operation.Update
+	after := before
+	after.PlanID, after.Parameters, after.MaintenanceInfo = target.PlanID, target.Parameters, target.MaintenanceInfo
+	_, service, plan, err := b.loadWithPlan(instanceID, target.PlanID)
+	if err == nil {
+		err = b.runContainer(ctx, &after, service, plan)
+	}
+	if left(ctx) {
+		return context.Cause(ctx)
+	}
+	if err == nil {
+		b.log.Info("updated", "instance_id", instanceID, "operation", after.Operation.ID)
+		return b.finish(&after, store.Succeeded, "")
+	}
+	b.log.Error("update failed; restoring the previous container", "instance_id", instanceID, "operation", before.Operation.ID, "error", err.Error())
+	restoreCtx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	defer cancel()
+	before.Ports = after.Ports // the ports allocated in between are the instance's now
+	_, oldService, oldPlan, lerr := b.loadWithPlan(instanceID, before.PlanID)
+	if lerr == nil {
+		lerr = b.runContainer(restoreCtx, &before, oldService, oldPlan)
+	}
+	usable := lerr == nil
+	before.Operation.InstanceUsable = &usable
+	description := "update failed: " + failure(ctx, err)
+	if usable {
+		description += "; the instance runs as before"
+	} else {
+		description += "; restoring the previous container failed too: " + lerr.Error()
+	}
+	if ferr := b.finish(&before, store.Failed, description); ferr != nil {
+		return ferr
+	}
+	return osbapi.Unprocessable("", "%s", description)
+}

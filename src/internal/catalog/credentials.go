@@ -1,0 +1,113 @@
+package catalog
+
+import (
+	"regexp"
+	"strings"
+)
+
+// Credentials says which credentials an instance of the plan gets and how the container learns
+// them (ancestors.md §1.5): each field with a Key is passed to the container as the environment
+// variable Key and appears in the binding credentials.
+type Credentials struct {
+	Username *CredentialField
+	Password *CredentialField
+	DBName   *CredentialField
+	Hostname *CredentialField // overrides the `hostname` credential only
+	URI      *URISpec
+}
+
+// CredentialField is one credential. Value fixes it for every instance instead of generating it.
+type CredentialField struct {
+	Key   string // environment variable name given to the container; "" passes nothing
+	Value string
+}
+
+// URISpec builds the `uri` credential, prefix://user:pass@host:port/dbname. Port also chooses
+// the `port` credential when the container publishes several. A URISpec may have a Port and
+// no Prefix (consul's ops file), in which case there is no `uri` credential.
+type URISpec struct {
+	Prefix string
+	Port   string // "5432/tcp"
+}
+
+// namedField pairs a credential with its key in the config, for messages.
+type namedField struct {
+	name  string
+	field *CredentialField
+}
+
+// fields lists the configured credential fields in a fixed order.
+func (c Credentials) fields() []namedField {
+	var named []namedField
+	for _, f := range []namedField{{"username", c.Username}, {"password", c.Password}, {"dbname", c.DBName}, {"hostname", c.Hostname}} {
+		if f.field != nil {
+			named = append(named, f)
+		}
+	}
+	return named
+}
+
+// envKeys maps each environment variable the credentials set to its field's path below `credentials`.
+func (c Credentials) envKeys() map[string]string {
+	keys := map[string]string{}
+	for _, f := range c.fields() {
+		if f.field.Key != "" {
+			keys[f.field.Key] = "credentials." + f.name + ".key"
+		}
+	}
+	return keys
+}
+
+// uriSchemePattern is RFC 3986's scheme.
+var uriSchemePattern = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9+.-]*$`)
+
+func parseCredentials(o *object) Credentials {
+	c := Credentials{
+		Username: o.credentialField("username"),
+		Password: o.credentialField("password"),
+		DBName:   o.credentialField("dbname"),
+		Hostname: o.credentialField("hostname"),
+	}
+	if uri := o.child("uri"); uri != nil {
+		spec := URISpec{Prefix: strings.TrimSpace(uri.str("prefix")), Port: uri.port("port")}
+		if spec.Prefix != "" && !uriSchemePattern.MatchString(spec.Prefix) {
+			o.r.problem(uri.at("prefix"), "%q: not a URI scheme such as postgres", spec.Prefix)
+		}
+		if spec != (URISpec{}) {
+			c.URI = &spec
+		}
+		uri.warnUnknown()
+	}
+	if c.Password != nil && c.Password.Value != "" {
+		o.r.warn(o.at("password.value"), "a fixed password is the same for every instance of the plan; leave it out to generate one per instance")
+	}
+	seen := map[string]string{}
+	for _, f := range c.fields() {
+		if f.field.Key == "" {
+			continue
+		}
+		if other, taken := seen[f.field.Key]; taken {
+			o.r.problem(o.at(f.name+".key"), "%s is already the key of credentials.%s", f.field.Key, other)
+		}
+		seen[f.field.Key] = f.name
+	}
+	o.warnUnknown()
+	return c
+}
+
+// credentialField reads {key, value}; nil when both are empty.
+func (o *object) credentialField(name string) *CredentialField {
+	fo := o.child(name)
+	if fo == nil {
+		return nil
+	}
+	f := CredentialField{Key: strings.TrimSpace(fo.str("key")), Value: fo.str("value")}
+	if f.Key != "" && !isEnvName(f.Key) {
+		o.r.problem(fo.at("key"), "%q: not an environment variable name (letters, digits and '_', not starting with a digit)", f.Key)
+	}
+	fo.warnUnknown()
+	if f == (CredentialField{}) {
+		return nil
+	}
+	return &f
+}

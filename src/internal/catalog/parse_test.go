@@ -1,0 +1,427 @@
+package catalog
+
+import (
+	"cmp"
+	"encoding/json"
+	"errors"
+	"maps"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/cloudfoundry-community/docker-broker/src/internal/config"
+)
+
+// baseCatalog is a valid catalog of two services that the tests below spoil one field at a time.
+const baseCatalog = `[
+  {"id": "svc-a", "name": "svc-a", "description": "A",
+   "plans": [{"id": "plan-a", "name": "free", "description": "Free",
+     "container": {"backend": "docker", "image": "example/redis", "expose_ports": ["6379/tcp"]},
+     "credentials": {"password": {"key": "REDIS_PASSWORD"}, "uri": {"prefix": "redis", "port": "6379/tcp"}}}]},
+  {"id": "svc-b", "name": "svc-b", "description": "B",
+   "plans": [{"id": "plan-b", "name": "free", "description": "Free",
+     "container": {"backend": "docker", "image": "example/postgres"}}]}
+]`
+
+// remove, as the value of an edit, deletes the key.
+type removeKey struct{}
+
+var remove removeKey
+
+// edited returns baseCatalog with edits applied: each key is a dotted path ("0.plans.0.id"),
+// where a number indexes a list (one past its end appends).
+func edited(t *testing.T, edits map[string]any) json.RawMessage {
+	t.Helper()
+	var doc any
+	if err := json.Unmarshal([]byte(baseCatalog), &doc); err != nil {
+		t.Fatal(err)
+	}
+	// A parent is set before its children, so that an edit can replace an object and the next
+	// one change a field of it.
+	paths := slices.SortedFunc(maps.Keys(edits), func(a, b string) int {
+		return cmp.Or(cmp.Compare(strings.Count(a, "."), strings.Count(b, ".")), strings.Compare(a, b))
+	})
+	for _, path := range paths {
+		doc = setPath(t, doc, strings.Split(path, "."), edits[path])
+	}
+	raw, err := json.Marshal(doc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return raw
+}
+
+func setPath(t *testing.T, node any, path []string, value any) any {
+	t.Helper()
+	key := path[0]
+	switch n := node.(type) {
+	case json.RawMessage:
+		var decoded any
+		if err := json.Unmarshal(n, &decoded); err != nil {
+			t.Fatal(err)
+		}
+		return setPath(t, decoded, path, value)
+	case []any:
+		i, err := strconv.Atoi(key)
+		if err != nil || i > len(n) {
+			t.Fatalf("bad index %q", key)
+		}
+		if i == len(n) {
+			n = append(n, map[string]any{})
+		}
+		if len(path) == 1 {
+			n[i] = value
+		} else {
+			n[i] = setPath(t, n[i], path[1:], value)
+		}
+		return n
+	case map[string]any:
+		switch {
+		case len(path) > 1:
+			child, ok := n[key]
+			if !ok {
+				child = map[string]any{}
+			}
+			n[key] = setPath(t, child, path[1:], value)
+		case value == remove:
+			delete(n, key)
+		default:
+			n[key] = value
+		}
+		return n
+	}
+	t.Fatalf("cannot set %q in %T", key, node)
+	return nil
+}
+
+func mustParse(t *testing.T, raw json.RawMessage) (*Catalog, []string) {
+	t.Helper()
+	c, warnings, err := Parse(raw)
+	if err != nil {
+		t.Fatalf("valid catalog refused:\n%v", err)
+	}
+	return c, warnings
+}
+
+func TestBaseCatalogIsValid(t *testing.T) {
+	c, warnings := mustParse(t, json.RawMessage(baseCatalog))
+	if len(warnings) > 0 {
+		t.Errorf("warnings: %q", warnings)
+	}
+	if len(c.Services) != 2 {
+		t.Fatalf("%d services", len(c.Services))
+	}
+}
+
+func TestParseAppliesDefaults(t *testing.T) {
+	c, _ := mustParse(t, json.RawMessage(baseCatalog))
+	s := c.Services[1]
+	p := s.Plans[0]
+	switch {
+	case !s.Bindable || s.PlanUpdateable || !p.Free || p.Bindable != nil || p.PlanUpdateable != nil:
+		t.Errorf("service %+v plan %+v: want bindable, free, not plan_updateable, no overrides", s, p)
+	case p.Container.Tag != "latest" || p.Container.ImageRef() != "example/postgres:latest":
+		t.Errorf("image %q", p.Container.ImageRef())
+	case p.Container.Restart != RestartPolicy{Name: "always"}:
+		t.Errorf("restart %+v", p.Container.Restart)
+	case p.SyslogDrainProtocol != "syslog" || p.SyslogDrainPort != "" || p.MaxContainers != 0:
+		t.Errorf("syslog drain %q %q, max_containers %d", p.SyslogDrainPort, p.SyslogDrainProtocol, p.MaxContainers)
+	case p.HealthCheck.Timeout.D() != 120*time.Second || p.HealthCheck.Interval.D() != time.Second:
+		t.Errorf("health check %+v", p.HealthCheck)
+	case s.DashboardClient != nil || p.MaintenanceInfo != nil || p.Schemas != nil:
+		t.Error("absent optional objects must stay nil")
+	}
+}
+
+func TestParseNormalises(t *testing.T) {
+	c, _ := mustParse(t, edited(t, map[string]any{
+		"0.plans.0.max_containers":               "8",
+		"0.plans.0.maximum_polling_duration":     3600,
+		"0.plans.0.container.tag":                "7.2",
+		"0.plans.0.container.memory":             "1G",
+		"0.plans.0.container.memory_swap":        -1,
+		"0.plans.0.container.cpu_shares":         "512",
+		"0.plans.0.container.restart":            "on-failure:5",
+		"0.plans.0.container.expose_ports":       []any{"6379", 16379, "53/UDP"},
+		"0.plans.0.container.persistent_volumes": []any{"/data/", "//var/lib/x"},
+		"0.plans.0.container.environment":        []any{"URL=postgres://u:p@h/db?sslmode=require", "EMPTY="},
+		"0.plans.0.container.command":            []any{"redis-server", "--save 900 1"},
+		"0.plans.0.container.entrypoint":         `/bin/sh -c "exec \"$0\" \"$@\""`,
+		"0.plans.0.health_check":                 map[string]any{"command": "redis-cli ping", "timeout": "30s", "interval": "500ms"},
+		"0.plans.0.credentials.uri.port":         6379,
+	}))
+	p := c.Services[0].Plans[0]
+	k := p.Container
+	if p.MaxContainers != 8 || p.MaximumPollingDuration != 3600 {
+		t.Errorf("max_containers %d, maximum_polling_duration %d", p.MaxContainers, p.MaximumPollingDuration)
+	}
+	if k.Memory != 1<<30 || k.MemorySwap != -1 || k.CPUShares != 512 {
+		t.Errorf("memory %d, swap %d, cpu shares %d", k.Memory, k.MemorySwap, k.CPUShares)
+	}
+	if k.Restart != (RestartPolicy{Name: "on-failure", MaxRetries: 5}) || k.ImageRef() != "example/redis:7.2" {
+		t.Errorf("restart %+v, image %s", k.Restart, k.ImageRef())
+	}
+	if want := []string{"6379/tcp", "16379/tcp", "53/udp"}; !slices.Equal(k.ExposePorts, want) {
+		t.Errorf("ports %q, want %q", k.ExposePorts, want)
+	}
+	if want := []string{"/data", "/var/lib/x"}; !slices.Equal(k.PersistentVolumes, want) {
+		t.Errorf("volumes %q, want %q", k.PersistentVolumes, want)
+	}
+	if k.Environment[0] != "URL=postgres://u:p@h/db?sslmode=require" || environmentKey(k.Environment[0]) != "URL" {
+		t.Errorf("environment %q", k.Environment)
+	}
+	if want := []string{"redis-server", "--save 900 1"}; !slices.Equal(k.Command, want) {
+		t.Errorf("a command list is taken as it is: %q", k.Command)
+	}
+	if want := []string{"/bin/sh", "-c", `exec "$0" "$@"`}; !slices.Equal(k.Entrypoint, want) {
+		t.Errorf("entrypoint %q, want %q", k.Entrypoint, want)
+	}
+	h := p.HealthCheck
+	if !slices.Equal(h.Command, []string{"redis-cli", "ping"}) || h.Timeout.D() != 30*time.Second || h.Interval.D() != 500*time.Millisecond {
+		t.Errorf("health check %+v", h)
+	}
+	if p.Credentials.URI.Port != "6379/tcp" {
+		t.Errorf("uri.port %q", p.Credentials.URI.Port)
+	}
+}
+
+func TestParseReportsEachProblemWithItsPath(t *testing.T) {
+	const plan = "services[0].plans[0]"
+	const container = plan + ".container"
+	const parameters = plan + ".schemas.service_instance.create.parameters"
+	schemaWith := func(properties map[string]any) map[string]any {
+		return map[string]any{"service_instance": map[string]any{"create": map[string]any{"parameters": map[string]any{
+			"$schema": "http://json-schema.org/draft-04/schema#", "type": "object", "properties": properties,
+		}}}}
+	}
+	tests := []struct {
+		name     string
+		edits    map[string]any
+		path     string
+		fragment string
+	}{
+		{"memory unit", map[string]any{"0.plans.0.container.memory": "1x"}, container + ".memory", `"1x": unknown unit, use b, k, m or g`},
+		{"memory fraction", map[string]any{"0.plans.0.container.memory": "1.5g"}, container + ".memory", "whole number"},
+		{"memory below Docker's minimum", map[string]any{"0.plans.0.container.memory": "1m"}, container + ".memory", "less than 6m"},
+		{"memory as a boolean", map[string]any{"0.plans.0.container.memory": true}, container + ".memory", "expected a number, found a boolean"},
+		{"swap below memory", map[string]any{"0.plans.0.container.memory": "128m", "0.plans.0.container.memory_swap": "64m"}, container + ".memory_swap", "less than container.memory"},
+		{"swap without memory", map[string]any{"0.plans.0.container.memory_swap": "64m"}, container + ".memory_swap", "needs container.memory"},
+		{"negative cpu shares", map[string]any{"0.plans.0.container.cpu_shares": -1}, container + ".cpu_shares", "negative"},
+		{"restart policy", map[string]any{"0.plans.0.container.restart": "sometimes"}, container + ".restart", `"sometimes": unknown restart policy`},
+		{"restart retries", map[string]any{"0.plans.0.container.restart": "on-failure:x"}, container + ".restart", "retry count"},
+		{"retries on always", map[string]any{"0.plans.0.container.restart": "always:3"}, container + ".restart", "only on-failure takes a retry count"},
+		{"port out of range", map[string]any{"0.plans.0.container.expose_ports": []any{"70000/tcp"}}, container + ".expose_ports[0]", "1 to 65535"},
+		{"port protocol", map[string]any{"0.plans.0.container.expose_ports": []any{"80/icmp"}}, container + ".expose_ports[0]", `unknown protocol "icmp"`},
+		{"port twice", map[string]any{"0.plans.0.container.expose_ports": []any{"6379", "6379/tcp"}}, container + ".expose_ports[1]", "listed twice"},
+		{"environment without =", map[string]any{"0.plans.0.container.environment": []any{"NOEQUALS"}}, container + ".environment[0]", `"NOEQUALS": not KEY=VALUE`},
+		{"environment name", map[string]any{"0.plans.0.container.environment": []any{"1A=b"}}, container + ".environment[0]", "not a variable name"},
+		{"environment item not a string", map[string]any{"0.plans.0.container.environment": []any{"A=1", 5, "NOEQUALS"}}, container + ".environment[1]", "expected a string, found the number 5"},
+		{"environment item after a bad one", map[string]any{"0.plans.0.container.environment": []any{"A=1", 5, "NOEQUALS"}}, container + ".environment[2]", "not KEY=VALUE"},
+		{"environment twice", map[string]any{"0.plans.0.container.environment": []any{"A=1", "A=2"}}, container + ".environment[1]", "already set by " + container + ".environment[0]"},
+		{"environment sets a credential", map[string]any{"0.plans.0.container.environment": []any{"REDIS_PASSWORD=x"}}, container + ".environment[0]", "credentials.password.key"},
+		{"relative volume", map[string]any{"0.plans.0.container.persistent_volumes": []any{"data"}}, container + ".persistent_volumes[0]", "must be an absolute path"},
+		{"volume escaping", map[string]any{"0.plans.0.container.persistent_volumes": []any{"/data/../etc"}}, container + ".persistent_volumes[0]", "must not contain .."},
+		{"volume twice", map[string]any{"0.plans.0.container.persistent_volumes": []any{"/data", "/data/"}}, container + ".persistent_volumes[1]", "listed twice"},
+		{"root volume", map[string]any{"0.plans.0.container.persistent_volumes": []any{"/"}}, container + ".persistent_volumes[0]", "root"},
+		{"missing image", map[string]any{"0.plans.0.container.image": remove}, container + ".image", "required"},
+		{"image with a tag", map[string]any{"0.plans.0.container.image": "example/redis:7"}, container + ".image", "carries a tag"},
+		{"bad tag", map[string]any{"0.plans.0.container.tag": "7 2"}, container + ".tag", "not a Docker tag"},
+		{"unquoted tag", map[string]any{"0.plans.0.container.tag": 9.6}, container + ".tag", "quote it"},
+		{"missing backend", map[string]any{"0.plans.0.container.backend": remove}, container + ".backend", "required"},
+		{"other backend", map[string]any{"0.plans.0.container.backend": "garden"}, container + ".backend", "the only one is docker"},
+		{"relative workdir", map[string]any{"0.plans.0.container.workdir": "src"}, container + ".workdir", "absolute"},
+		{"unterminated quote", map[string]any{"0.plans.0.container.command": "--save '900 1"}, container + ".command", "never closed"},
+		{"entrypoint as a number", map[string]any{"0.plans.0.container.entrypoint": 42}, container + ".entrypoint", "expected a string"},
+		{"capability", map[string]any{"0.plans.0.container.cap_adds": []any{"NET ADMIN"}}, container + ".cap_adds[0]", "not a capability"},
+		{"privileged as a string", map[string]any{"0.plans.0.container.privileged": "true"}, container + ".privileged", "expected true or false"},
+		{"missing container", map[string]any{"0.plans.0.container": remove}, plan + ".container", "required"},
+		{"container as a string", map[string]any{"0.plans.0.container": "docker"}, plan + ".container", "expected an object"},
+		{"uri port not exposed", map[string]any{"0.plans.0.credentials.uri.port": "5432/tcp"}, plan + ".credentials.uri.port", "uri.port 5432/tcp is not among container.expose_ports"},
+		{"uri prefix", map[string]any{"0.plans.0.credentials.uri.prefix": "1redis"}, plan + ".credentials.uri.prefix", "not a URI scheme"},
+		{"credential key", map[string]any{"0.plans.0.credentials.username": map[string]any{"key": "REDIS-USER"}}, plan + ".credentials.username.key", "not an environment variable name"},
+		{"credential keys shared", map[string]any{"0.plans.0.credentials.username": map[string]any{"key": "REDIS_PASSWORD"}}, plan + ".credentials.password.key", "already the key of credentials.username"},
+		{"syslog drain without requires", map[string]any{"1.plans.0.syslog_drain_port": "514"}, "services[1].plans[0].syslog_drain_port", "requires"},
+		{"syslog drain not exposed", map[string]any{"0.requires": []any{"syslog_drain"}, "0.plans.0.syslog_drain_port": "514/tcp"}, plan + ".syslog_drain_port", "syslog_drain_port 514/tcp is not among container.expose_ports"},
+		{"syslog drain protocol", map[string]any{"0.plans.0.syslog_drain_protocol": "tcp"}, plan + ".syslog_drain_protocol", "use syslog, syslog-tls or https"},
+		{"unknown requirement", map[string]any{"0.requires": []any{"database"}}, "services[0].requires[0]", "unknown"},
+		{"semver", map[string]any{"0.plans.0.maintenance_info": map[string]any{"version": "1.0"}}, plan + ".maintenance_info.version", "not a semantic version"},
+		{"semver written as a number", map[string]any{"0.plans.0.maintenance_info": map[string]any{"version": 1.5}}, plan + ".maintenance_info.version", "quote it"},
+		{"maintenance without version", map[string]any{"0.plans.0.maintenance_info": map[string]any{"description": "x"}}, plan + ".maintenance_info.version", "required"},
+		{"max_containers text", map[string]any{"0.plans.0.max_containers": "eight"}, plan + ".max_containers", "whole number"},
+		{"max_containers negative", map[string]any{"0.plans.0.max_containers": -1}, plan + ".max_containers", "from 0 up"},
+		{"free as a string", map[string]any{"0.plans.0.free": "yes"}, plan + ".free", "expected true or false"},
+		{"bindable as a string", map[string]any{"0.bindable": "true"}, "services[0].bindable", "expected true or false"},
+		{"health check both ways", map[string]any{"0.plans.0.health_check": map[string]any{"tcp_port": "6379", "command": "true"}}, plan + ".health_check", "not both"},
+		{"health check over udp", map[string]any{"0.plans.0.health_check": map[string]any{"tcp_port": "53/udp"}}, plan + ".health_check.tcp_port", "/tcp"},
+		{"health check port not exposed", map[string]any{"0.plans.0.health_check": map[string]any{"tcp_port": "80"}}, plan + ".health_check.tcp_port", "is not among container.expose_ports"},
+		{"health check timeout", map[string]any{"0.plans.0.health_check": map[string]any{"timeout": "soon"}}, plan + ".health_check.timeout", "not a duration"},
+		{"health check interval", map[string]any{"0.plans.0.health_check": map[string]any{"interval": "5m"}}, plan + ".health_check.interval", "longer than the timeout"},
+		{"dashboard without secret", map[string]any{"0.dashboard_client": map[string]any{"id": "x"}}, "services[0].dashboard_client", "needs both id and secret"},
+		{"dashboard redirect", map[string]any{"0.dashboard_client": map[string]any{"id": "x", "secret": "y", "redirect_uri": "callback"}}, "services[0].dashboard_client.redirect_uri", "not an http(s) URL"},
+		{"duplicate service id", map[string]any{"1.id": "svc-a"}, "services[1].id", `"svc-a" is already the id of services[0]`},
+		{"plan id of a service", map[string]any{"1.plans.0.id": "svc-a"}, "services[1].plans[0].id", "already the id of services[0]"},
+		{"duplicate plan id", map[string]any{"1.plans.0.id": "plan-a"}, "services[1].plans[0].id", "already the id of services[0].plans[0]"},
+		{"duplicate service name", map[string]any{"1.name": "svc-a"}, "services[1].name", `"svc-a" is already the name of services[0]`},
+		{"duplicate plan name", map[string]any{"0.plans.1": map[string]any{"id": "plan-a2", "name": "free", "description": "Again",
+			"container": map[string]any{"backend": "docker", "image": "example/redis"}}}, "services[0].plans[1].name", "already the name of services[0].plans[0]"},
+		{"missing id", map[string]any{"0.id": remove}, "services[0].id", "required"},
+		{"empty description", map[string]any{"0.plans.0.description": " "}, plan + ".description", "required"},
+		{"no plans", map[string]any{"0.plans": []any{}}, "services[0].plans", "at least one plan"},
+		{"null service", map[string]any{"1": nil}, "services[1]", "expected an object"},
+		{"metadata as a list", map[string]any{"0.metadata": []any{"x"}}, "services[0].metadata", "expected an object"},
+		{"schema type unsupported", map[string]any{"0.plans.0.schemas": schemaWith(map[string]any{"maxmemory": map[string]any{"type": "object"}})},
+			parameters + ".properties.maxmemory.type", `"object": unsupported type`},
+		{"schema property untyped", map[string]any{"0.plans.0.schemas": schemaWith(map[string]any{"maxmemory": map[string]any{}})},
+			parameters + ".properties.maxmemory.type", "required"},
+		{"schema property not an env name", map[string]any{"0.plans.0.schemas": schemaWith(map[string]any{"max-memory": map[string]any{"type": "string"}})},
+			parameters + ".properties.max-memory", "not an environment variable name"},
+		{"schema property is a credential", map[string]any{"0.plans.0.schemas": schemaWith(map[string]any{"REDIS_PASSWORD": map[string]any{"type": "string"}})},
+			parameters + ".properties.REDIS_PASSWORD", "set by credentials.password.key"},
+		{"schema property is NAME", map[string]any{"0.plans.0.schemas": schemaWith(map[string]any{"NAME": map[string]any{"type": "string"}})},
+			parameters + ".properties.NAME", "set by the broker"},
+		{"schema enum of another type", map[string]any{"0.plans.0.schemas": schemaWith(map[string]any{"size": map[string]any{"type": "integer", "enum": []any{1, "two"}}})},
+			parameters + ".properties.size.enum[1]", "not an integer"},
+		{"schema pattern", map[string]any{"0.plans.0.schemas": schemaWith(map[string]any{"size": map[string]any{"type": "string", "pattern": "("}})},
+			parameters + ".properties.size.pattern", "not a regular expression"},
+		{"schema minLength on a number", map[string]any{"0.plans.0.schemas": schemaWith(map[string]any{"size": map[string]any{"type": "number", "minLength": 1}})},
+			parameters + ".properties.size.minLength", "applies to strings only"},
+		{"schema required undeclared", map[string]any{"0.plans.0.schemas": schemaWith(nil), "0.plans.0.schemas.service_instance.create.parameters.required": []any{"size"}},
+			parameters + ".required[0]", "not among the properties"},
+		{"schema without $schema", map[string]any{"0.plans.0.schemas": schemaWith(nil), "0.plans.0.schemas.service_instance.create.parameters.$schema": remove},
+			parameters + ".$schema", "required"},
+		{"schema not an object", map[string]any{"0.plans.0.schemas": schemaWith(nil), "0.plans.0.schemas.service_instance.create.parameters.type": "array"},
+			parameters + ".type", "type: object"},
+		{"update schema checked too", map[string]any{"0.plans.0.schemas": map[string]any{"service_instance": map[string]any{"update": map[string]any{"parameters": map[string]any{"type": "object"}}}}},
+			plan + ".schemas.service_instance.update.parameters.$schema", "required"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, _, err := Parse(edited(t, tt.edits))
+			if err == nil {
+				t.Fatalf("accepted; want %s: ...%s...", tt.path, tt.fragment)
+			}
+			var errs config.Errors
+			if !errors.As(err, &errs) {
+				t.Fatalf("error %T is not a config.Errors: %v", err, err)
+			}
+			for _, e := range errs {
+				if e.Path == tt.path && strings.Contains(e.Problem, tt.fragment) {
+					return
+				}
+			}
+			t.Errorf("want %s: ...%s...; got:\n%v", tt.path, tt.fragment, err)
+		})
+	}
+}
+
+func TestParseReportsAllProblemsAtOnce(t *testing.T) {
+	_, _, err := Parse(edited(t, map[string]any{
+		"0.plans.0.container.memory":  "1x",
+		"0.plans.0.container.restart": "sometimes",
+		"1.id":                        "svc-a",
+		"1.plans.0.container.image":   remove,
+	}))
+	var errs config.Errors
+	if !errors.As(err, &errs) || len(errs) != 4 {
+		t.Fatalf("want 4 problems, got:\n%v", err)
+	}
+}
+
+func TestParseRefusesWhatIsNotAList(t *testing.T) {
+	_, _, err := Parse(json.RawMessage(`{"id": "svc-a"}`))
+	if err == nil || !strings.HasPrefix(err.Error(), "services: expected a list, found an object") {
+		t.Errorf("got %v", err)
+	}
+}
+
+func TestEmptyCatalogIsAWarning(t *testing.T) {
+	for _, raw := range []string{`[]`, `null`, ``} {
+		c, warnings, err := Parse(json.RawMessage(raw))
+		if err != nil || len(c.Services) != 0 || len(warnings) != 1 || !strings.Contains(warnings[0], "empty") {
+			t.Errorf("%q: catalog %+v, warnings %q, error %v", raw, c, warnings, err)
+		}
+	}
+}
+
+func TestParseWarnsButLoads(t *testing.T) {
+	_, warnings := mustParse(t, edited(t, map[string]any{
+		"0.shareable":                        true,
+		"0.plans.0.container.memroy":         "1g",
+		"0.plans.0.credentials.uri.uri":      "redis",
+		"0.plans.0.credentials.password.key": "REDIS_PASSWORD",
+		"0.plans.0.credentials.dbname":       map[string]any{"key": "REDIS_DB", "value": "0"},
+		"1.plans.0.credentials.password":     map[string]any{"key": "PG_PASSWORD", "value": "hunter2"},
+		"1.name":                             "svc b",
+		"0.dashboard_client":                 map[string]any{"id": "x", "secret": "y"},
+	}))
+	want := []string{
+		"services[0].shareable: unknown key",
+		"services[0].plans[0].container.memroy: unknown key, ignored (known here: backend, cap_adds",
+		"services[0].plans[0].credentials.uri.uri: unknown key",
+		"services[1].plans[0].credentials.password.value: a fixed password",
+		"services[1].name: \"svc b\" is awkward",
+		"services[0].dashboard_client: no redirect_uri",
+	}
+	for _, prefix := range want {
+		if !slices.ContainsFunc(warnings, func(w string) bool { return strings.HasPrefix(w, prefix) }) {
+			t.Errorf("no warning %q among:\n%s", prefix, strings.Join(warnings, "\n"))
+		}
+	}
+	if len(warnings) != len(want) {
+		t.Errorf("%d warnings, want %d:\n%s", len(warnings), len(want), strings.Join(warnings, "\n"))
+	}
+}
+
+func TestSchemaKeywordsTheBrokerDoesNotEnforceAreWarnings(t *testing.T) {
+	_, warnings := mustParse(t, edited(t, map[string]any{"0.plans.0.schemas": map[string]any{
+		"service_instance": map[string]any{"create": map[string]any{"parameters": map[string]any{
+			"$schema": "http://json-schema.org/draft-04/schema#", "type": "object", "title": "Redis",
+			"additionalProperties": true,
+			"properties": map[string]any{"maxmemory": map[string]any{
+				"type": "string", "description": "shown to users", "default": "64mb", "format": "bytes",
+			}},
+		}}},
+	}}))
+	want := []string{
+		"services[0].plans[0].schemas.service_instance.create.parameters.properties.maxmemory.format: not enforced by the broker",
+		"services[0].plans[0].schemas.service_instance.create.parameters.additionalProperties: the broker refuses undeclared parameters",
+	}
+	if len(warnings) != len(want) || !strings.HasPrefix(warnings[0], want[0]) || !strings.HasPrefix(warnings[1], want[1]) {
+		t.Errorf("warnings:\n%s\nwant:\n%s", strings.Join(warnings, "\n"), strings.Join(want, "\n"))
+	}
+}
+
+func TestLookups(t *testing.T) {
+	c, _ := mustParse(t, json.RawMessage(baseCatalog))
+	if s, p, ok := c.Plan("svc-b", "plan-b"); !ok || s.Name != "svc-b" || p.ID != "plan-b" {
+		t.Error("Plan(svc-b, plan-b) not found")
+	}
+	if _, _, ok := c.Plan("svc-a", "plan-b"); ok {
+		t.Error("Plan found a plan under the wrong service")
+	}
+	if s, _, ok := c.PlanByID("plan-a"); !ok || s.ID != "svc-a" {
+		t.Error("PlanByID(plan-a) not found")
+	}
+	if _, _, ok := c.PlanByID("svc-a"); ok {
+		t.Error("PlanByID found a service id")
+	}
+}
+
+func TestPlanOverridesService(t *testing.T) {
+	yes, no := true, false
+	s := Service{Bindable: true, PlanUpdateable: false}
+	for _, tt := range []struct {
+		plan                 Plan
+		bindable, updateable bool
+	}{
+		{Plan{}, true, false},
+		{Plan{Bindable: &no, PlanUpdateable: &yes}, false, true},
+		{Plan{Bindable: &yes, PlanUpdateable: &no}, true, false},
+	} {
+		if tt.plan.IsBindable(s) != tt.bindable || tt.plan.IsUpdateable(s) != tt.updateable {
+			t.Errorf("plan %+v: bindable %v updateable %v", tt.plan, tt.plan.IsBindable(s), tt.plan.IsUpdateable(s))
+		}
+	}
+}

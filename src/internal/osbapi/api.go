@@ -1,0 +1,271 @@
+// Package osbapi is the HTTP face of the broker: the Open Service Broker API v2.17 on
+// gorilla/mux, one file per endpoint. It checks what every request must carry (basic auth,
+// X-Broker-API-Version), decodes and validates the wire format, and maps the Broker's answers
+// and errors to status codes and bodies exactly as the spec (../shared/reference/osb-notes.md)
+// asks. What an operation means is the Broker's business.
+package osbapi
+
+import (
+	"context"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"net/http"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/gorilla/mux"
+)
+
+// Broker is the domain the API serves. Errors of type *Error reach the platform as they are;
+// any other error is a 500.
+type Broker interface {
+	Catalog(ctx context.Context) (json.RawMessage, error)
+	Provision(ctx context.Context, req ProvisionRequest) (ProvisionResponse, error)
+	GetInstance(ctx context.Context, instanceID string) (InstanceResponse, error)
+	Update(ctx context.Context, req UpdateRequest) (OperationResponse, error)
+	Deprovision(ctx context.Context, req DeprovisionRequest) (OperationResponse, error)
+	LastOperation(ctx context.Context, req LastOperationRequest) (LastOperationResponse, error)
+	Bind(ctx context.Context, req BindRequest) (BindResponse, error)
+	GetBinding(ctx context.Context, instanceID, bindingID string) (BindResponse, error)
+	Unbind(ctx context.Context, req UnbindRequest) error
+	BindingLastOperation(ctx context.Context, req LastOperationRequest) (LastOperationResponse, error)
+}
+
+// Admin is what the operator's endpoints report.
+type Admin interface {
+	// Reconciliation returns the last report of how the store and the engine compare.
+	Reconciliation(ctx context.Context) (any, error)
+}
+
+// Credentials are the basic-auth username and password the platform must present.
+type Credentials struct {
+	Username string
+	Password string
+}
+
+// maxBodyBytes bounds request bodies: OSB bodies are small, and an unbounded body is memory
+// anyone with the password can make the broker spend.
+const maxBodyBytes = 1 << 20
+
+// NewHandler returns the API's HTTP handler.
+func NewHandler(b Broker, admin Admin, creds Credentials, log *slog.Logger) http.Handler {
+	h := &handler{broker: b, admin: admin, log: log}
+	r := mux.NewRouter()
+	r.NotFoundHandler = http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		writeError(w, NotFound("no such endpoint"))
+	})
+	r.MethodNotAllowedHandler = http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		writeJSON(w, http.StatusMethodNotAllowed, errorBody{Description: "method not allowed on this endpoint"})
+	})
+	r.Use(h.logRequests, authenticate(creds))
+
+	v2 := r.PathPrefix("/v2").Subrouter()
+	v2.Use(requireAPIVersion)
+	v2.HandleFunc("/catalog", h.catalog).Methods(http.MethodGet)
+	instance := "/service_instances/{instance_id}"
+	binding := instance + "/service_bindings/{binding_id}"
+	v2.HandleFunc(instance, h.provision).Methods(http.MethodPut)
+	v2.HandleFunc(instance, h.getInstance).Methods(http.MethodGet)
+	v2.HandleFunc(instance, h.update).Methods(http.MethodPatch)
+	v2.HandleFunc(instance, h.deprovision).Methods(http.MethodDelete)
+	v2.HandleFunc(instance+"/last_operation", h.lastOperation).Methods(http.MethodGet)
+	v2.HandleFunc(binding, h.bind).Methods(http.MethodPut)
+	v2.HandleFunc(binding, h.getBinding).Methods(http.MethodGet)
+	v2.HandleFunc(binding, h.unbind).Methods(http.MethodDelete)
+	v2.HandleFunc(binding+"/last_operation", h.bindingLastOperation).Methods(http.MethodGet)
+
+	r.HandleFunc("/admin/reconciliation", h.reconciliation).Methods(http.MethodGet)
+	return r
+}
+
+type handler struct {
+	broker Broker
+	admin  Admin
+	log    *slog.Logger
+}
+
+// authenticate requires HTTP basic auth with creds on every request. Both values are compared
+// in constant time, through their hashes so that not even their lengths leak.
+func authenticate(creds Credentials) mux.MiddlewareFunc {
+	wantUser, wantPass := sha256.Sum256([]byte(creds.Username)), sha256.Sum256([]byte(creds.Password))
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			user, pass, ok := r.BasicAuth()
+			gotUser, gotPass := sha256.Sum256([]byte(user)), sha256.Sum256([]byte(pass))
+			userOK := subtle.ConstantTimeCompare(gotUser[:], wantUser[:])
+			passOK := subtle.ConstantTimeCompare(gotPass[:], wantPass[:])
+			if !ok || userOK&passOK != 1 {
+				w.Header().Set("WWW-Authenticate", `Basic realm="docker-broker"`)
+				writeJSON(w, http.StatusUnauthorized, errorBody{Description: "authentication required: use the broker's username and password"})
+				return
+			}
+			next.ServeHTTP(w, r)
+		})
+	}
+}
+
+// requireAPIVersion answers 412 unless X-Broker-API-Version is 2.x (osb-notes §1.8: 412, any 2.x).
+func requireAPIVersion(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		v := r.Header.Get("X-Broker-API-Version")
+		major, minor, ok := strings.Cut(v, ".")
+		if v == "" || !ok || major != "2" || minor == "" || strings.Trim(minor, "0123456789") != "" {
+			writeJSON(w, http.StatusPreconditionFailed, errorBody{Description: "X-Broker-API-Version header " + quoteOrMissing(v) + ": this broker speaks OSB API 2.x (2.17), send X-Broker-API-Version: 2.17"})
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+func quoteOrMissing(v string) string {
+	if v == "" {
+		return "missing"
+	}
+	b, _ := json.Marshal(v)
+	return string(b) + " not supported"
+}
+
+type ctxKey int
+
+const requestAttrsKey ctxKey = iota
+
+// RequestAttrs returns the log attributes that identify the request ctx belongs to (request
+// identity, originating identity), for the broker's own log lines about it.
+func RequestAttrs(ctx context.Context) []any {
+	attrs, _ := ctx.Value(requestAttrsKey).([]any)
+	return attrs
+}
+
+// statusRecorder remembers the status code written, for the request log.
+type statusRecorder struct {
+	http.ResponseWriter
+	status int
+}
+
+func (s *statusRecorder) WriteHeader(code int) {
+	s.status = code
+	s.ResponseWriter.WriteHeader(code)
+}
+
+// logRequests logs one line per request — never a body, a header value with a secret or a
+// credential — and echoes X-Broker-API-Request-Identity.
+func (h *handler) logRequests(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		var attrs []any
+		if id := r.Header.Get("X-Broker-API-Request-Identity"); id != "" {
+			w.Header().Set("X-Broker-API-Request-Identity", id)
+			attrs = append(attrs, "request_identity", id)
+		}
+		if platform, identity, ok := originatingIdentity(r); ok {
+			attrs = append(attrs, "origin_platform", platform, "origin_identity", identity)
+		}
+		rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
+		next.ServeHTTP(rec, r.WithContext(context.WithValue(r.Context(), requestAttrsKey, attrs)))
+		h.log.Info("request", append([]any{"method", r.Method, "path", r.URL.Path, "query", r.URL.RawQuery, "status", rec.status, "duration_ms", time.Since(start).Milliseconds()}, attrs...)...)
+	})
+}
+
+// originatingIdentity decodes X-Broker-API-Originating-Identity: "<platform> <base64 JSON>".
+func originatingIdentity(r *http.Request) (platform, identity string, ok bool) {
+	platform, encoded, ok := strings.Cut(r.Header.Get("X-Broker-API-Originating-Identity"), " ")
+	if !ok {
+		return "", "", false
+	}
+	decoded, err := base64.StdEncoding.DecodeString(encoded)
+	if err != nil || !json.Valid(decoded) {
+		return platform, "(undecodable)", true
+	}
+	return platform, string(decoded), true
+}
+
+// idPattern is what instance and binding ids may look like: they become container names
+// ("cf-<id>") and directory names, so nothing that could escape a directory or break a name.
+var idPattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$`)
+
+// pathIDs returns the instance (and binding) id of the request, or an error naming the bad one.
+func pathIDs(r *http.Request) (instanceID, bindingID string, err *Error) {
+	vars := mux.Vars(r)
+	for _, f := range []struct{ name, value string }{{"instance_id", vars["instance_id"]}, {"binding_id", vars["binding_id"]}} {
+		if f.name == "binding_id" && f.value == "" {
+			continue
+		}
+		if !idPattern.MatchString(f.value) {
+			return "", "", BadRequest("%s %q is not usable: ids may hold up to 128 letters, digits, '.', '_' and '-', starting with a letter or digit", f.name, f.value)
+		}
+	}
+	return vars["instance_id"], vars["binding_id"], nil
+}
+
+// acceptsIncomplete reads the accepts_incomplete query parameter.
+func acceptsIncomplete(r *http.Request) bool {
+	return r.URL.Query().Get("accepts_incomplete") == "true"
+}
+
+// decodeBody decodes a JSON request body into dst. Unknown fields are ignored (spec: vendor
+// extensions); a body that is not JSON, or too large, is refused with 400.
+func decodeBody(w http.ResponseWriter, r *http.Request, dst any) *Error {
+	body := http.MaxBytesReader(w, r.Body, maxBodyBytes)
+	if err := json.NewDecoder(body).Decode(dst); err != nil {
+		var tooLarge *http.MaxBytesError
+		if errors.As(err, &tooLarge) {
+			return &Error{Status: http.StatusRequestEntityTooLarge, Description: "request body larger than 1 MiB"}
+		}
+		return BadRequest("request body is not valid JSON for this endpoint: %v", err)
+	}
+	return nil
+}
+
+// requireObject checks that an optional JSON field (parameters, context, bind_resource) is an
+// object when present.
+func requireObject(field string, raw json.RawMessage) *Error {
+	if len(raw) == 0 || string(raw) == "null" {
+		return nil
+	}
+	var obj map[string]json.RawMessage
+	if json.Unmarshal(raw, &obj) != nil {
+		return BadRequest("%s must be a JSON object", field)
+	}
+	return nil
+}
+
+// requireFields answers 400 naming the first required field that is empty.
+func requireFields(fields ...[2]string) *Error {
+	for _, f := range fields {
+		if f[1] == "" {
+			return BadRequest("%s is required", f[0])
+		}
+	}
+	return nil
+}
+
+func writeJSON(w http.ResponseWriter, status int, body any) {
+	data, err := json.Marshal(body)
+	if err != nil {
+		status, data = http.StatusInternalServerError, []byte(`{"description":"response could not be encoded"}`)
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_, _ = w.Write(data)
+}
+
+func writeError(w http.ResponseWriter, e *Error) {
+	writeJSON(w, e.Status, errorBody{Error: e.Code, Description: e.Description, InstanceUsable: e.InstanceUsable, UpdateRepeatable: e.UpdateRepeatable})
+}
+
+// fail answers err: an *Error as it is, anything else as a 500 whose details go to the log
+// only (they may name paths and engine internals).
+func (h *handler) fail(w http.ResponseWriter, r *http.Request, err error) {
+	var osbErr *Error
+	if errors.As(err, &osbErr) {
+		writeError(w, osbErr)
+		return
+	}
+	h.log.Error("request failed", append([]any{"method", r.Method, "path", r.URL.Path, "error", err.Error()}, RequestAttrs(r.Context())...)...)
+	writeJSON(w, http.StatusInternalServerError, errorBody{Description: "internal error in the broker; its operator finds the details in the broker's log"})
+}

@@ -1,0 +1,40 @@
+package osbapi
+
+import "net/http"
+
+// bind is PUT /v2/service_instances/:instance_id/service_bindings/:binding_id.
+func (h *handler) bind(w http.ResponseWriter, r *http.Request) {
+	instanceID, bindingID, bad := pathIDs(r)
+	if bad != nil {
+		writeError(w, bad)
+		return
+	}
+	req := BindRequest{InstanceID: instanceID, BindingID: bindingID, AcceptsIncomplete: acceptsIncomplete(r)}
+	if bad := decodeBody(w, r, &req); bad != nil {
+		writeError(w, bad)
+		return
+	}
+	bad = requireFields([2]string{"service_id", req.ServiceID}, [2]string{"plan_id", req.PlanID})
+	for _, f := range []struct {
+		name string
+		raw  []byte
+	}{{"parameters", req.Parameters}, {"context", req.Context}, {"bind_resource", req.BindResource}} {
+		if bad == nil {
+			bad = requireObject(f.name, f.raw)
+		}
+	}
+	if bad != nil {
+		writeError(w, bad)
+		return
+	}
+	resp, err := h.broker.Bind(r.Context(), req)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	if resp.AlreadyExists {
+		writeJSON(w, http.StatusOK, resp)
+		return
+	}
+	writeJSON(w, http.StatusCreated, resp)
+}
