@@ -184,6 +184,9 @@ func (b *Broker) waitHealthy(ctx context.Context, id string, inst store.Instance
 		port = credentialPort(plan, inst)
 	}
 	deadline := time.Now().Add(hc.Timeout.D())
+	// Poll every 20ms for the first seconds (most services are up by then, and provision time
+	// is what the platform waits for), then at the plan's interval.
+	started := time.Now()
 	for {
 		c, err := b.engine.InspectContainer(ctx, id)
 		if err != nil {
@@ -203,9 +206,17 @@ func (b *Broker) waitHealthy(ctx context.Context, id string, inst store.Instance
 		select {
 		case <-ctx.Done():
 			return context.Cause(ctx)
-		case <-time.After(hc.Interval.D()):
+		case <-time.After(pollWait(time.Since(started), hc.Interval.D())):
 		}
 	}
+}
+
+// pollWait is the pause before the next health check.
+func pollWait(elapsed, interval time.Duration) time.Duration {
+	if elapsed < 3*time.Second {
+		return min(20*time.Millisecond, interval)
+	}
+	return interval
 }
 
 // healthy runs one health check: the command inside the container, else a TCP connect to the

@@ -44,7 +44,7 @@ const (
 
 // harness is a broker on the test binary's dockerd, served over HTTP as a platform sees it.
 type harness struct {
-	t       *testing.T
+	t       testing.TB
 	docker  *testenv.Dockerd
 	cfg     broker.Config
 	state   string
@@ -73,7 +73,7 @@ func (s *syncBuffer) String() string {
 	return s.buf.String()
 }
 
-func newHarness(t *testing.T, configure func(*broker.Config)) *harness {
+func newHarness(t testing.TB, configure func(*broker.Config)) *harness {
 	t.Helper()
 	d := testenv.Docker(t)
 	for _, r := range standin.All() {
