@@ -40,7 +40,7 @@ type Store interface {
 	Instance(id string) (store.Instance, bool, error)
 	Instances() ([]store.Instance, error)
 	PutInstance(inst store.Instance) error
-	DeleteInstance(id string, op store.Operation, now time.Time) error
+	DeleteInstance(id string, tomb *store.Tombstone) error
 	Tombstone(id string) (store.Tombstone, bool, error)
 	PruneTombstones(cutoff time.Time) (int, error)
 	Binding(instanceID, bindingID string) (store.Binding, bool, error)

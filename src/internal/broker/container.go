@@ -4,11 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"net"
 	"sort"
-	"strconv"
-	"strings"
-	"time"
 
 	"github.com/cloudfoundry-community/docker-broker/src/internal/catalog"
 	"github.com/cloudfoundry-community/docker-broker/src/internal/dockerengine"
@@ -174,93 +170,6 @@ func (b *Broker) ensureImage(ctx context.Context, ref string) (dockerengine.Imag
 		return dockerengine.Image{}, fmt.Errorf("image %s is not on this host and could not be pulled (%v); the operator can load it or fix the plan's image", ref, err)
 	}
 	return b.engine.InspectImage(ctx, ref)
-}
-
-// waitHealthy waits until the container runs and passes the plan's health check.
-func (b *Broker) waitHealthy(ctx context.Context, id string, inst store.Instance, plan catalog.Plan) error {
-	hc := plan.HealthCheck
-	port := hc.TCPPort
-	if port == "" && len(hc.Command) == 0 {
-		port = credentialPort(plan, inst)
-	}
-	deadline := time.Now().Add(hc.Timeout.D())
-	// Poll every 20ms for the first seconds (most services are up by then, and provision time
-	// is what the platform waits for), then at the plan's interval.
-	started := time.Now()
-	for {
-		c, err := b.engine.InspectContainer(ctx, id)
-		if err != nil {
-			return err
-		}
-		switch {
-		case c.State == "exited" || c.State == "dead":
-			return fmt.Errorf("container %s exited with status %d before it became healthy", c.Name, c.ExitCode)
-		case c.RestartCount >= 3:
-			return fmt.Errorf("container %s keeps crashing (restarted %d times) before it became healthy", c.Name, c.RestartCount)
-		case c.Running && b.healthy(ctx, c, hc.Command, port):
-			return nil
-		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("container %s did not become healthy within %s (%s)", c.Name, hc.Timeout.D(), describeCheck(hc.Command, port))
-		}
-		select {
-		case <-ctx.Done():
-			return context.Cause(ctx)
-		case <-time.After(pollWait(time.Since(started), hc.Interval.D())):
-		}
-	}
-}
-
-// pollWait is the pause before the next health check.
-func pollWait(elapsed, interval time.Duration) time.Duration {
-	if elapsed < 3*time.Second {
-		return min(20*time.Millisecond, interval)
-	}
-	return interval
-}
-
-// healthy runs one health check: the command inside the container, else a TCP connect to the
-// container's port over the bridge (the published host port would be answered by docker-proxy
-// whether or not the service listens), else running is enough.
-func (b *Broker) healthy(ctx context.Context, c dockerengine.Container, command []string, port string) bool {
-	if len(command) > 0 {
-		code, err := b.engine.Exec(ctx, c.ID, command)
-		return err == nil && code == 0
-	}
-	number, proto, _ := strings.Cut(port, "/")
-	if port == "" || proto != "tcp" || c.IPAddress == "" {
-		return true
-	}
-	conn, err := net.DialTimeout("tcp", net.JoinHostPort(c.IPAddress, number), time.Second)
-	if err != nil {
-		return false
-	}
-	conn.Close()
-	return true
-}
-
-func describeCheck(command []string, port string) string {
-	switch {
-	case len(command) > 0:
-		return "health check command " + strconv.Quote(strings.Join(command, " ")) + " did not succeed"
-	case port != "":
-		return "nothing accepted connections on " + port
-	default:
-		return "it was not running"
-	}
-}
-
-// credentialPort is the container port credentials point at: uri.port, or the only port.
-func credentialPort(plan catalog.Plan, inst store.Instance) string {
-	if plan.Credentials.URI != nil && plan.Credentials.URI.Port != "" {
-		return plan.Credentials.URI.Port
-	}
-	if len(inst.Ports) == 1 {
-		for p := range inst.Ports {
-			return p
-		}
-	}
-	return ""
 }
 
 func sortedKeys[V any](m map[string]V) []string {

@@ -84,7 +84,7 @@ func (b *Broker) deprovisionWork(ctx context.Context, instanceID string) error {
 	}
 	op := inst.Operation
 	op.State, op.FinishedAt = store.Succeeded, b.clock.Now()
-	if err := b.store.DeleteInstance(instanceID, op, op.FinishedAt); err != nil {
+	if err := b.store.DeleteInstance(instanceID, &store.Tombstone{Operation: op, DeletedAt: op.FinishedAt}); err != nil {
 		return err
 	}
 	b.log.Info("deprovisioned", "instance_id", instanceID, "operation", op.ID)

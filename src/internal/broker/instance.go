@@ -84,7 +84,9 @@ func (b *Broker) checkQuota(plan catalog.Plan, exceptID string) error {
 			continue
 		}
 		total++
-		if inst.PlanID == plan.ID {
+		// An instance being updated to plan holds its place there already.
+		updating := inst.Operation.InProgress() && inst.Operation.Update != nil && inst.Operation.Update.PlanID == plan.ID
+		if inst.PlanID == plan.ID || updating {
 			ofPlan++
 		}
 	}

@@ -68,6 +68,9 @@ func (b *Broker) waitSync(op *operation, what string) error {
 	case <-time.After(b.cfg.SyncTimeout):
 		op.cancel(errSyncTimeout)
 		<-op.done
+		if op.err == nil {
+			return nil // it finished as time ran out
+		}
 		return osbapi.Unprocessable(osbapi.CodeAsyncRequired, "%s takes longer than %s; send the request with accepts_incomplete=true", what, b.cfg.SyncTimeout)
 	}
 }

@@ -52,7 +52,17 @@ func (b *Broker) allocatePorts(inst *store.Instance, containerPorts []string) er
 		}
 	}
 	inst.Ports = allocated
-	return b.store.PutInstance(*inst)
+	// Only the ports are recorded: the rest of inst may be what an update is moving to, which
+	// the record shows only once the update succeeded.
+	stored, found, err := b.store.Instance(inst.ID)
+	if err != nil {
+		return err
+	}
+	if !found {
+		return fmt.Errorf("instance %s has no record", inst.ID)
+	}
+	stored.Ports = allocated
+	return b.store.PutInstance(stored)
 }
 
 // inUse reports whether some process already listens on ip:port, by trying to listen there.

@@ -130,7 +130,8 @@ func (b *Broker) cleanUp(instanceID string) {
 	}
 }
 
-// forget drops the record of an instance whose synchronous provision failed.
+// forget drops the record of an instance whose synchronous provision failed, leaving no
+// tombstone: as far as the platform knows, the instance never existed.
 func (b *Broker) forget(instanceID string) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
@@ -138,7 +139,7 @@ func (b *Broker) forget(instanceID string) {
 	if err != nil || !found || inst.Provisioned {
 		return
 	}
-	if err := b.store.DeleteInstance(instanceID, inst.Operation, b.clock.Now()); err != nil {
+	if err := b.store.DeleteInstance(instanceID, nil); err != nil {
 		b.log.Error("forgetting a failed synchronous provision", "instance_id", instanceID, "error", err.Error())
 	}
 }

@@ -35,9 +35,10 @@ func (s *Store) PutInstance(inst Instance) error {
 	})
 }
 
-// DeleteInstance removes an instance and its bindings and leaves a tombstone carrying op, all
-// in one transaction: a crash never leaves bindings of a deleted instance behind.
-func (s *Store) DeleteInstance(id string, op Operation, now time.Time) error {
+// DeleteInstance removes an instance and its bindings, all in one transaction: a crash never
+// leaves bindings of a deleted instance behind. A tombstone, when given, stays in its place so
+// that last_operation can still tell how the deletion ended; without one the id is forgotten.
+func (s *Store) DeleteInstance(id string, tomb *Tombstone) error {
 	return s.db.Update(func(tx *bolt.Tx) error {
 		bindings := tx.Bucket(bindingsBucket)
 		prefix := bindingPrefix(id)
@@ -50,7 +51,11 @@ func (s *Store) DeleteInstance(id string, op Operation, now time.Time) error {
 		if err := tx.Bucket(instancesBucket).Delete([]byte(id)); err != nil {
 			return err
 		}
-		return put(tx, tombstonesBucket, []byte(id), Tombstone{ID: id, Operation: op, DeletedAt: now})
+		if tomb == nil {
+			return nil
+		}
+		tomb.ID = id
+		return put(tx, tombstonesBucket, []byte(id), tomb)
 	})
 }
 

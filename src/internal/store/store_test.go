@@ -83,7 +83,7 @@ func TestDeleteInstanceTakesItsBindingsAndLeavesATombstone(t *testing.T) {
 		}
 	}
 	deletedAt := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
-	if err := s.DeleteInstance("gone", Operation{ID: "op-9", Kind: Deprovision, State: Succeeded}, deletedAt); err != nil {
+	if err := s.DeleteInstance("gone", &Tombstone{Operation: Operation{ID: "op-9", Kind: Deprovision, State: Succeeded}, DeletedAt: deletedAt}); err != nil {
 		t.Fatal(err)
 	}
 	if _, found, _ := s.Instance("gone"); found {
@@ -108,10 +108,19 @@ func TestDeleteInstanceTakesItsBindingsAndLeavesATombstone(t *testing.T) {
 	if _, found, _ := s.Tombstone("gone"); found {
 		t.Error("a reused id keeps its old tombstone")
 	}
-	if err := s.DeleteInstance("gone", Operation{}, deletedAt); err != nil {
+	if err := s.DeleteInstance("gone", &Tombstone{DeletedAt: deletedAt}); err != nil {
 		t.Fatal(err)
 	}
 	if n, err := s.PruneTombstones(deletedAt.Add(time.Second)); err != nil || n != 1 {
 		t.Errorf("pruned %d (%v), want 1", n, err)
+	}
+	if err := s.PutInstance(Instance{ID: "forgotten"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.DeleteInstance("forgotten", nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, found, _ := s.Tombstone("forgotten"); found {
+		t.Error("an instance deleted without a tombstone has one")
 	}
 }
