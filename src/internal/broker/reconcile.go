@@ -80,7 +80,12 @@ func (b *Broker) Reconciliation(context.Context) (any, error) {
 }
 
 func (b *Broker) reconcile(ctx context.Context) (Reconciliation, error) {
-	report := Reconciliation{At: b.clock.Now()}
+	// Empty lists, not nulls: the report is read by people and by scripts.
+	report := Reconciliation{
+		At: b.clock.Now(), ContainersWithoutRecord: []string{}, DirectoriesWithoutRecord: []string{},
+		RecreatedContainers: []string{}, StartedContainers: []string{}, ResumedOperations: []string{},
+		FailedOperations: []string{}, Problems: []string{},
+	}
 	containers, err := b.engine.ListContainers(ctx, map[string]string{LabelBroker: b.cfg.Name})
 	if err != nil {
 		return report, err

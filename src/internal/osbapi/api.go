@@ -12,8 +12,10 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"io"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"regexp"
 	"strings"
 	"time"
@@ -55,7 +57,11 @@ const maxBodyBytes = 1 << 20
 // NewHandler returns the API's HTTP handler.
 func NewHandler(b Broker, admin Admin, creds Credentials, log *slog.Logger) http.Handler {
 	h := &handler{broker: b, admin: admin, log: log}
-	r := mux.NewRouter()
+	// Match routes on the path as sent, without cleaning it: an id with an encoded slash
+	// ("a%2Fservice_bindings%2Fb") must stay one path segment instead of turning into
+	// another endpoint's path, and an id of ".." must reach pathIDs (400), not be cleaned
+	// into a redirect. pathIDs decodes the ids.
+	r := mux.NewRouter().SkipClean(true).UseEncodedPath()
 	r.NotFoundHandler = http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		writeError(w, NotFound("no such endpoint"))
 	})
@@ -191,15 +197,20 @@ var idPattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$`)
 // pathIDs returns the instance (and binding) id of the request, or an error naming the bad one.
 func pathIDs(r *http.Request) (instanceID, bindingID string, err *Error) {
 	vars := mux.Vars(r)
-	for _, f := range []struct{ name, value string }{{"instance_id", vars["instance_id"]}, {"binding_id", vars["binding_id"]}} {
-		if f.name == "binding_id" && f.value == "" {
+	ids := [2]string{}
+	for i, name := range []string{"instance_id", "binding_id"} {
+		raw := vars[name]
+		if name == "binding_id" && raw == "" {
 			continue
 		}
-		if !idPattern.MatchString(f.value) {
-			return "", "", BadRequest("%s %q is not usable: ids may hold up to 128 letters, digits, '.', '_' and '-', starting with a letter or digit", f.name, f.value)
+		// The router matches the encoded path; ids are compared decoded.
+		value, decodeErr := url.PathUnescape(raw)
+		if decodeErr != nil || !idPattern.MatchString(value) {
+			return "", "", BadRequest("%s %q is not usable: ids may hold up to 128 letters, digits, '.', '_' and '-', starting with a letter or digit", name, raw)
 		}
+		ids[i] = value
 	}
-	return vars["instance_id"], vars["binding_id"], nil
+	return ids[0], ids[1], nil
 }
 
 // acceptsIncomplete reads the accepts_incomplete query parameter.
@@ -211,7 +222,19 @@ func acceptsIncomplete(r *http.Request) bool {
 // extensions); a body that is not JSON, or too large, is refused with 400.
 func decodeBody(w http.ResponseWriter, r *http.Request, dst any) *Error {
 	body := http.MaxBytesReader(w, r.Body, maxBodyBytes)
-	if err := json.NewDecoder(body).Decode(dst); err != nil {
+	dec := json.NewDecoder(body)
+	err := dec.Decode(dst)
+	if err == nil {
+		// The body is one JSON value: anything but white space after it (a second value,
+		// garbage, or padding past the size limit) makes it malformed.
+		if _, tokErr := dec.Token(); tokErr != io.EOF {
+			err = tokErr
+			if err == nil {
+				err = errors.New("more than one JSON value")
+			}
+		}
+	}
+	if err != nil {
 		var tooLarge *http.MaxBytesError
 		if errors.As(err, &tooLarge) {
 			return &Error{Status: http.StatusRequestEntityTooLarge, Description: "request body larger than 1 MiB"}
