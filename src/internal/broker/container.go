@@ -4,7 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"sort"
+	"maps"
+	"slices"
 
 	"github.com/cloudfoundry-community/docker-broker/src/internal/catalog"
 	"github.com/cloudfoundry-community/docker-broker/src/internal/dockerengine"
@@ -112,7 +113,7 @@ func (b *Broker) containerSpec(inst store.Instance, service catalog.Service, pla
 		CapAdd:        c.CapAdds,
 		CapDrop:       c.CapDrops,
 	}
-	for _, containerPort := range sortedKeys(inst.Ports) {
+	for _, containerPort := range slices.Sorted(maps.Keys(inst.Ports)) {
 		spec.Ports = append(spec.Ports, dockerengine.PortMapping{ContainerPort: containerPort, HostIP: b.cfg.BindIP, HostPort: inst.Ports[containerPort]})
 	}
 	for _, vol := range c.PersistentVolumes {
@@ -132,7 +133,7 @@ func parameterEnv(raw json.RawMessage) ([]string, error) {
 		return nil, fmt.Errorf("stored parameters are not an object: %w", err)
 	}
 	var env []string
-	for _, k := range sortedKeys(params) {
+	for _, k := range slices.Sorted(maps.Keys(params)) {
 		switch v := params[k].(type) {
 		case string:
 			env = append(env, k+"="+v)
@@ -170,13 +171,4 @@ func (b *Broker) ensureImage(ctx context.Context, ref string) (dockerengine.Imag
 		return dockerengine.Image{}, fmt.Errorf("image %s is not on this host and could not be pulled (%v); the operator can load it or fix the plan's image", ref, err)
 	}
 	return b.engine.InspectImage(ctx, ref)
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }

@@ -3,6 +3,8 @@ package dockerengine
 import (
 	"context"
 	"fmt"
+	"maps"
+	"slices"
 	"sort"
 	"strings"
 
@@ -41,7 +43,7 @@ func (c *Client) InspectContainer(ctx context.Context, idOrName string) (Contain
 				out.Ports = append(out.Ports, PortMapping{ContainerPort: port.String(), HostIP: hostIP, HostPort: b.HostPort})
 			}
 		}
-		for _, name := range sortedKeys(in.NetworkSettings.Networks) {
+		for _, name := range slices.Sorted(maps.Keys(in.NetworkSettings.Networks)) {
 			if ep := in.NetworkSettings.Networks[name]; ep != nil && ep.IPAddress.IsValid() {
 				out.IPAddress = ep.IPAddress.String()
 				break
@@ -50,13 +52,4 @@ func (c *Client) InspectContainer(ctx context.Context, idOrName string) (Contain
 		sort.Slice(out.Ports, func(i, j int) bool { return out.Ports[i].ContainerPort < out.Ports[j].ContainerPort })
 	}
 	return out, nil
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }

@@ -257,6 +257,16 @@ func requireObject(field string, raw json.RawMessage) *Error {
 	return nil
 }
 
+// firstProblem is the first of the request's problems, in the order the checks are listed.
+func firstProblem(problems ...*Error) *Error {
+	for _, p := range problems {
+		if p != nil {
+			return p
+		}
+	}
+	return nil
+}
+
 // requireFields answers 400 naming the first required field that is empty.
 func requireFields(fields ...[2]string) *Error {
 	for _, f := range fields {

@@ -14,16 +14,12 @@ func (h *handler) bind(w http.ResponseWriter, r *http.Request) {
 		writeError(w, bad)
 		return
 	}
-	bad = requireFields([2]string{"service_id", req.ServiceID}, [2]string{"plan_id", req.PlanID})
-	for _, f := range []struct {
-		name string
-		raw  []byte
-	}{{"parameters", req.Parameters}, {"context", req.Context}, {"bind_resource", req.BindResource}} {
-		if bad == nil {
-			bad = requireObject(f.name, f.raw)
-		}
-	}
-	if bad != nil {
+	if bad := firstProblem(
+		requireFields([2]string{"service_id", req.ServiceID}, [2]string{"plan_id", req.PlanID}),
+		requireObject("parameters", req.Parameters),
+		requireObject("context", req.Context),
+		requireObject("bind_resource", req.BindResource),
+	); bad != nil {
 		writeError(w, bad)
 		return
 	}

@@ -15,15 +15,12 @@ func (h *handler) provision(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	// organization_guid and space_guid are deprecated in favour of context but still REQUIRED.
-	bad = requireFields([2]string{"service_id", req.ServiceID}, [2]string{"plan_id", req.PlanID},
-		[2]string{"organization_guid", req.OrganizationGUID}, [2]string{"space_guid", req.SpaceGUID})
-	if bad == nil {
-		bad = requireObject("parameters", req.Parameters)
-	}
-	if bad == nil {
-		bad = requireObject("context", req.Context)
-	}
-	if bad != nil {
+	if bad := firstProblem(
+		requireFields([2]string{"service_id", req.ServiceID}, [2]string{"plan_id", req.PlanID},
+			[2]string{"organization_guid", req.OrganizationGUID}, [2]string{"space_guid", req.SpaceGUID}),
+		requireObject("parameters", req.Parameters),
+		requireObject("context", req.Context),
+	); bad != nil {
 		writeError(w, bad)
 		return
 	}

@@ -14,14 +14,11 @@ func (h *handler) update(w http.ResponseWriter, r *http.Request) {
 		writeError(w, bad)
 		return
 	}
-	bad = requireFields([2]string{"service_id", req.ServiceID})
-	if bad == nil {
-		bad = requireObject("parameters", req.Parameters)
-	}
-	if bad == nil {
-		bad = requireObject("context", req.Context)
-	}
-	if bad != nil {
+	if bad := firstProblem(
+		requireFields([2]string{"service_id", req.ServiceID}),
+		requireObject("parameters", req.Parameters),
+		requireObject("context", req.Context),
+	); bad != nil {
 		writeError(w, bad)
 		return
 	}
