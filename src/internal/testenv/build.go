@@ -59,3 +59,13 @@ func ModuleRoot() (string, error) {
 	}
 	return filepath.Dir(gomod), nil
 }
+
+// removeBinaries deletes what Binary built; Main calls it when the tests are done.
+func removeBinaries() {
+	binaries.mu.Lock()
+	defer binaries.mu.Unlock()
+	if binaries.dir != "" {
+		_ = os.RemoveAll(binaries.dir)
+		binaries.dir, binaries.built = "", nil
+	}
+}

@@ -58,6 +58,7 @@ var shared struct {
 //	func TestMain(m *testing.M) { os.Exit(testenv.Main(m)) }
 func Main(m *testing.M) int {
 	code := m.Run()
+	defer removeBinaries()
 	if shared.d != nil {
 		if err := shared.d.Stop(); err != nil {
 			fmt.Fprintln(os.Stderr, "testenv: stopping the shared dockerd:", err)
