@@ -3,21 +3,30 @@ module github.com/cloudfoundry-community/docker-broker
 go 1.26.0
 
 require (
+	github.com/cloudfoundry/bosh-cli/v7 v7.10.1
+	github.com/cloudfoundry/bosh-utils v0.0.643
+	github.com/cloudfoundry/go-cfclient/v3 v3.0.0-alpha.20
 	github.com/containerd/errdefs v1.0.0
+	github.com/cppforlife/go-patch v0.2.0
 	github.com/gorilla/mux v1.8.1
 	github.com/moby/moby/api v1.56.1
 	github.com/moby/moby/client v0.6.2
 	go.etcd.io/bbolt v1.5.0
+	go.yaml.in/yaml/v3 v3.0.5
+	golang.org/x/oauth2 v0.36.0
+	gopkg.in/yaml.v2 v2.4.0
 )
 
 require (
 	github.com/bmatcuk/doublestar v1.3.4 // indirect
-	github.com/cloudfoundry/bosh-cli/v7 v7.10.1 // indirect
-	github.com/cloudfoundry/bosh-utils v0.0.643 // indirect
-	github.com/cloudfoundry/go-cfclient/v3 v3.0.0-alpha.20 // indirect
-	github.com/cppforlife/go-patch v0.2.0 // indirect
-	go.yaml.in/yaml/v3 v3.0.5 // indirect
-	gopkg.in/yaml.v2 v2.4.0 // indirect
+	github.com/codegangsta/inject v0.0.0-20150114235600-33e0aa1cb7c0 // indirect
+	github.com/go-martini/martini v0.0.0-20170121215854-22fa46961aab // indirect
+	github.com/martini-contrib/render v0.0.0-20150707142108-ec18f8345a11 // indirect
+	github.com/nu7hatch/gouuid v0.0.0-20131221200532-179d4d0c4d8d // indirect
+	github.com/nxadm/tail v1.4.11 // indirect
+	github.com/oxtoacart/bpool v0.0.0-20190530202638-03653db5a59c // indirect
+	github.com/stretchr/testify v1.12.1 // indirect
+	gopkg.in/yaml.v3 v3.0.1 // indirect
 )
 
 require (

@@ -1,146 +1,226 @@
-// local-run prepares the local run of the README (`make run`): it builds the stand-in service
-// images (no image registry is reachable here), and writes the configs of docker-supervisor and
-// docker-broker into a state directory, the broker's catalog taken from the services ops files
-// (services/op-*.yml) as BOSH would take them. A development tool, not part of the release.
+// local-run is the local run of the README (`make run`): the docker instance of
+// manifests/docker-broker.yml, deployed onto this machine as BOSH would deploy it onto a VM.
+// It interpolates the manifest with operators/disable-remote-docker-access.yml, every services
+// ops file (services/op-*.yml) and operators/local-run.yml (loopback addresses, the sandbox
+// directory, a bridge of its own, the stand-in images preloaded), keeps the generated variables
+// in STATE_DIR/creds.yml as `bosh deploy --vars-store` does, renders the jobs' templates into
+// the sandbox STATE_DIR (its jobs/, packages/, store/, sys/), and starts them as bpm would, each
+// followed by its post-start. The host's docker.io binaries stand in for the docker package;
+// the docker-broker package's binaries are expected in STATE_DIR/packages/docker-broker/bin
+// (scripts/run builds them). A development tool, not part of the release.
 //
-//	local-run DIR    prepare DIR and print the settings the run script needs (KEY=VALUE lines)
+//	local-run STATE_DIR    run until SIGINT or SIGTERM, then stop the jobs (containers keep running)
 package main
 
 import (
 	"context"
-	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
 	"os/exec"
+	"os/signal"
 	"path/filepath"
-	"regexp"
-	"strings"
+	"syscall"
+	"time"
 
-	"go.yaml.in/yaml/v3"
-
-	"github.com/cloudfoundry-community/docker-broker/src/internal/credentials"
+	"github.com/cloudfoundry-community/docker-broker/src/internal/boshrelease"
+	"github.com/cloudfoundry-community/docker-broker/src/internal/dockerengine"
 	"github.com/cloudfoundry-community/docker-broker/src/internal/standin"
 )
 
-// servicesPath is where the services ops files add their offerings.
-const servicesPath = "/instance_groups/name=docker/jobs/name=docker-broker/properties/services/-"
+// The local run's settings, passed to operators/local-run.yml.
+const (
+	bridge     = "dbrlocal0"
+	bridgeCIDR = "10.230.0.1/24"
+	brokerPort = 8080
+)
+
+// dockerBinaries are the docker package's programs, taken from the host's docker.io.
+var dockerBinaries = []string{"dockerd", "docker-proxy", "docker-init", "containerd", "containerd-shim-runc-v2", "runc", "docker"}
 
 func main() {
 	if len(os.Args) != 2 {
 		fmt.Fprintln(os.Stderr, "usage: local-run STATE_DIR")
 		os.Exit(2)
 	}
-	if err := prepare(os.Args[1]); err != nil {
+	if err := run(os.Args[1]); err != nil {
 		fmt.Fprintln(os.Stderr, "local-run:", err)
 		os.Exit(1)
 	}
 }
 
-func prepare(dir string) error {
+func run(stateDir string) error {
+	dir, err := filepath.Abs(stateDir)
+	if err != nil {
+		return err
+	}
 	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+
+	images, err := standinImages(ctx, log)
+	if err != nil {
+		return err
+	}
+	sandbox, err := boshrelease.NewSandbox(dir)
+	if err != nil {
+		return err
+	}
+	if err := linkDockerPackage(sandbox); err != nil {
+		return err
+	}
+	store, err := boshrelease.OpenVarsStore(filepath.Join(dir, "creds.yml"))
+	if err != nil {
+		return err
+	}
+	jobs, err := deploy(sandbox, store, images)
+	if err != nil {
+		return err
+	}
+
+	procs, err := sandbox.StartJobs(jobs, os.Stderr)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if err := boshrelease.StopProcesses(procs); err != nil {
+			log.Error("stopping the jobs", "error", err.Error())
+		}
+	}()
+	if err := waitForImages(ctx, sandbox); err != nil {
+		return err
+	}
+	password, _ := store.Value("docker-broker-password")
+	printWelcome(sandbox, fmt.Sprint(password))
+
+	exited := make(chan *boshrelease.Process, len(procs))
+	for _, p := range procs {
+		go func() { <-p.Exited(); exited <- p }()
+	}
+	select {
+	case <-ctx.Done():
+		return nil
+	case p := <-exited:
+		return fmt.Errorf("%s/%s exited (%v):\n%s", p.Job, p.Name, p.Err(), sandbox.JobLogs(p.Job))
+	}
+}
+
+// standinImages builds the stand-in service images (a few minutes, the first time on a machine)
+// and returns the directory of their archives, which the docker job preloads.
+func standinImages(ctx context.Context, log *slog.Logger) (string, error) {
+	fmt.Fprintln(os.Stderr, "Preparing (the first run builds the stand-in service images: a few minutes)...")
 	for _, recipe := range standin.All() {
-		if _, err := recipe.Archive(context.Background(), log); err != nil {
-			return fmt.Errorf("stand-in image %s: %w", recipe.Name, err)
+		if _, err := recipe.Archive(ctx, log); err != nil {
+			return "", fmt.Errorf("stand-in image %s: %w", recipe.Name, err)
 		}
 	}
-	images, err := standin.CacheDir()
-	if err != nil {
+	return standin.CacheDir()
+}
+
+// linkDockerPackage makes the sandbox's packages/docker/bin point at the host's docker.io
+// binaries: the docker package of a VM, laid out as its packaging script lays it out.
+func linkDockerPackage(sandbox boshrelease.Sandbox) error {
+	bin := sandbox.Path("packages", "docker", "bin")
+	if err := os.MkdirAll(bin, 0o755); err != nil {
 		return err
 	}
-	dockerd, err := exec.LookPath("dockerd")
-	if err != nil {
-		dockerd = "/usr/sbin/dockerd"
-	}
-	socket := filepath.Join(dir, "docker.sock")
-	supervisor := map[string]any{
-		"dockerd":   dockerd,
-		"data_root": filepath.Join(dir, "docker", "data"),
-		"exec_root": filepath.Join(dir, "docker", "exec"),
-		"pidfile":   filepath.Join(dir, "docker", "docker.pid"),
-		"socket":    socket,
-		"log_file":  filepath.Join(dir, "dockerd.log"),
-		// Its own bridge and no iptables: the local run coexists with the tests' engines.
-		"bridge":      "dbrlocal0",
-		"bridge_cidr": "10.230.0.1/24",
-		"iptables":    false,
-		"ip_masq":     false,
-		"images":      map[string]any{"preload_dir": images},
-	}
-	services, err := servicesFromOpsFiles("services")
-	if err != nil {
-		return err
-	}
-	password, err := keptSecret(filepath.Join(dir, "broker-password"))
-	if err != nil {
-		return err
-	}
-	broker := map[string]any{
-		"name":          "docker-broker",
-		"address":       "127.0.0.1",
-		"port":          8080,
-		"username":      "broker",
-		"password":      password,
-		"docker_socket": socket,
-		"external_host": "127.0.0.1",
-		"bind_ip":       "127.0.0.1",
-		"data_dir":      filepath.Join(dir, "broker", "instances"),
-		"state_file":    filepath.Join(dir, "broker", "state.db"),
-		"services":      services,
-	}
-	for name, cfg := range map[string]any{"supervisor.json": supervisor, "broker.json": broker} {
-		data, err := json.MarshalIndent(cfg, "", "  ")
+	for _, name := range dockerBinaries {
+		path, err := exec.LookPath(name)
 		if err != nil {
+			return fmt.Errorf("%s: install docker.io (apt-get install docker.io)", err)
+		}
+		link := filepath.Join(bin, name)
+		if err := os.Remove(link); err != nil && !errors.Is(err, os.ErrNotExist) {
 			return err
 		}
-		if err := os.WriteFile(filepath.Join(dir, name), data, 0o600); err != nil {
+		if err := os.Symlink(path, link); err != nil {
 			return err
 		}
 	}
-	fmt.Printf("SOCKET=%s\nBROKER_URL=http://127.0.0.1:8080\nBROKER_USERNAME=broker\nBROKER_PASSWORD=%s\n", socket, password)
 	return nil
 }
 
-// variable matches a BOSH variable, ((name)).
-var variable = regexp.MustCompile(`\(\(([A-Za-z0-9_.-]+)\)\)`)
-
-// servicesFromOpsFiles collects the offerings the ops files in dir add to the broker's
-// services. Their BOSH variables (dashboard client secrets) get random values.
-func servicesFromOpsFiles(dir string) ([]any, error) {
-	files, err := filepath.Glob(filepath.Join(dir, "op-*.yml"))
-	if err != nil || len(files) == 0 {
-		return nil, fmt.Errorf("no services ops files in %s/ (run from the repository root)", dir)
+// deploy interpolates the manifest for this machine and renders the docker instance's jobs
+// into the sandbox (afresh: a template removed from a job must not leave its old output).
+func deploy(sandbox boshrelease.Sandbox, store *boshrelease.VarsStore, images string) ([]string, error) {
+	ops, err := filepath.Glob("services/op-*.yml")
+	if err != nil || len(ops) == 0 {
+		return nil, errors.New("no services ops files in services/ (run from the repository root)")
 	}
-	var services []any
-	for _, file := range files {
-		text, err := os.ReadFile(file)
-		if err != nil {
-			return nil, err
-		}
-		text = variable.ReplaceAllFunc(text, func([]byte) []byte { return []byte(credentials.Random(20)) })
-		var ops []struct {
-			Type  string `yaml:"type"`
-			Path  string `yaml:"path"`
-			Value any    `yaml:"value"`
-		}
-		if err := yaml.Unmarshal(text, &ops); err != nil {
-			return nil, fmt.Errorf("%s: %w", file, err)
-		}
-		for _, op := range ops {
-			if op.Type == "replace" && strings.TrimSpace(op.Path) == servicesPath {
-				services = append(services, op.Value)
+	ops = append([]string{"operators/disable-remote-docker-access.yml"}, append(ops, "operators/local-run.yml")...)
+	m, err := boshrelease.Interpolation{
+		ManifestPath: "manifests/docker-broker.yml",
+		OpsFiles:     ops,
+		Vars: map[string]any{
+			"sandbox-dir": sandbox.Root, "images-dir": images,
+			"bridge": bridge, "bridge-cidr": bridgeCIDR, "broker-port": brokerPort,
+		},
+		VarsStore: store,
+	}.Manifest()
+	if err != nil {
+		return nil, err
+	}
+	jobs, err := boshrelease.LoadJobs(".")
+	if err != nil {
+		return nil, err
+	}
+	if err := os.RemoveAll(sandbox.Path("jobs")); err != nil {
+		return nil, err
+	}
+	renderer, err := boshrelease.NewRenderer()
+	if err != nil {
+		return nil, err
+	}
+	defer renderer.Close()
+	d := boshrelease.Deployment{Manifest: m, Release: "docker-broker", Jobs: jobs, Address: func(string, int) string { return "127.0.0.1" }}
+	return d.Render(renderer, "docker", 0, sandbox.Path("jobs"))
+}
+
+// waitForImages waits until the docker job has preloaded every stand-in image: until then a
+// provision would find no image.
+func waitForImages(ctx context.Context, sandbox boshrelease.Sandbox) error {
+	engine, err := dockerengine.New(sandbox.Path("sys", "run", "docker", "docker.sock"))
+	if err != nil {
+		return err
+	}
+	defer engine.Close()
+	for _, recipe := range standin.All() {
+		for {
+			ok, err := engine.ImageExists(ctx, recipe.Tags[0])
+			if err == nil && ok {
+				break
+			}
+			select {
+			case <-ctx.Done():
+				return ctx.Err()
+			case <-time.After(200 * time.Millisecond):
 			}
 		}
 	}
-	return services, nil
+	return nil
 }
 
-// keptSecret returns the secret stored at path, creating it on first use, so that the broker's
-// password stays the same from one local run to the next.
-func keptSecret(path string) (string, error) {
-	if data, err := os.ReadFile(path); err == nil {
-		return strings.TrimSpace(string(data)), nil
-	}
-	secret := credentials.Random(24)
-	return secret, os.WriteFile(path, []byte(secret+"\n"), 0o600)
+func printWelcome(sandbox boshrelease.Sandbox, password string) {
+	url := fmt.Sprintf("http://127.0.0.1:%d", brokerPort)
+	auth := "broker:" + password
+	fmt.Printf(`
+docker-broker is up: %[1]s
+  username:  broker
+  password:  %[2]s
+  engine:    export DOCKER_HOST=unix://%[3]s
+  logs:      %[4]s/  %[5]s/
+  configs:   %[6]s/
+
+Try it (redis32, plan free):
+  curl -s -u %[7]s -H 'X-Broker-API-Version: 2.17' %[1]s/v2/catalog
+  curl -s -u %[7]s -H 'X-Broker-API-Version: 2.17' -X PUT \
+    '%[1]s/v2/service_instances/redis1?accepts_incomplete=true' -d '{"service_id":"0fdcc9c0-14f5-11e7-9d8c-cfde16aa4822","plan_id":"13d21792-14f5-11e7-81cd-4357fa4eeda9","organization_guid":"org","space_guid":"space"}'
+  curl -s -u %[7]s -H 'X-Broker-API-Version: 2.17' %[1]s/v2/service_instances/redis1/last_operation
+  curl -s -u %[7]s -H 'X-Broker-API-Version: 2.17' -X PUT \
+    %[1]s/v2/service_instances/redis1/service_bindings/key1 -d '{"service_id":"0fdcc9c0-14f5-11e7-9d8c-cfde16aa4822","plan_id":"13d21792-14f5-11e7-81cd-4357fa4eeda9"}'
+
+Ctrl-C stops the broker and dockerd (the containers keep running: live-restore).
+`, url, password, sandbox.Path("sys", "run", "docker", "docker.sock"),
+		sandbox.Path("sys", "log", "docker"), sandbox.Path("sys", "log", "docker-broker"), sandbox.Path("jobs"), auth)
 }

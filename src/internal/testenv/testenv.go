@@ -73,7 +73,7 @@ func Main(m *testing.M) int {
 // Docker returns the test binary's shared dockerd, starting it on first use.
 func Docker(t testing.TB) *Dockerd {
 	t.Helper()
-	requireRoot(t)
+	RequireRoot(t)
 	shared.once.Do(func() {
 		shared.d, shared.err = Start(nil)
 	})
@@ -87,7 +87,7 @@ func Docker(t testing.TB) *Dockerd {
 // when t ends.
 func StartOwn(t testing.TB, configure func(*supervisor.Config)) *Dockerd {
 	t.Helper()
-	requireRoot(t)
+	RequireRoot(t)
 	d, err := Start(configure)
 	if err != nil {
 		t.Fatalf("starting a private dockerd: %v", err)
@@ -100,7 +100,9 @@ func StartOwn(t testing.TB, configure func(*supervisor.Config)) *Dockerd {
 	return d
 }
 
-func requireRoot(t testing.TB) {
+// RequireRoot skips t where dockerd cannot run (not root, no dockerd binary), or fails it under
+// CI=true, so that CI never passes by skipping.
+func RequireRoot(t testing.TB) {
 	t.Helper()
 	reason := ""
 	if os.Geteuid() != 0 {
@@ -142,7 +144,7 @@ func Start(configure func(*supervisor.Config)) (*Dockerd, error) {
 	if err != nil {
 		return nil, err
 	}
-	bridge, cidr, err := freeBridge()
+	bridge, cidr, err := FreeBridge()
 	if err != nil {
 		return nil, err
 	}
@@ -365,8 +367,9 @@ func HostPort(t testing.TB, c dockerengine.Container, containerPort string) stri
 	return ""
 }
 
-// freeBridge picks a bridge name and a /24 that no interface of this host uses.
-func freeBridge() (name, cidr string, err error) {
+// FreeBridge picks a bridge name and a /24 that no interface of this host uses, for a dockerd
+// of its own (the tests' engines, and the BOSH deploy rehearsal's).
+func FreeBridge() (name, cidr string, err error) {
 	used := map[string]bool{}
 	addrs, err := net.InterfaceAddrs()
 	if err != nil {

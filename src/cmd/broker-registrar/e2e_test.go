@@ -1,0 +1,293 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/cloudfoundry-community/docker-broker/src/internal/broker"
+	"github.com/cloudfoundry-community/docker-broker/src/internal/catalog"
+	"github.com/cloudfoundry-community/docker-broker/src/internal/cfstandin"
+	"github.com/cloudfoundry-community/docker-broker/src/internal/dockerengine"
+	"github.com/cloudfoundry-community/docker-broker/src/internal/osbapi"
+	"github.com/cloudfoundry-community/docker-broker/src/internal/registrar"
+	"github.com/cloudfoundry-community/docker-broker/src/internal/standin"
+	"github.com/cloudfoundry-community/docker-broker/src/internal/store"
+	"github.com/cloudfoundry-community/docker-broker/src/internal/testenv"
+)
+
+func TestMain(m *testing.M) { os.Exit(testenv.Main(m)) }
+
+const (
+	e2eAdminPassword  = "e2e-cf-admin-password"
+	e2eBrokerUser     = "broker"
+	e2eBrokerPassword = "e2e-broker-password"
+	e2eBrokerName     = "docker-broker"
+)
+
+// e2eBroker is a docker-broker with the three seed services (testdata/services.json, the
+// values of services/op-*.yml) on the test binary's dockerd, served over HTTP.
+type e2eBroker struct {
+	url    string
+	docker *testenv.Dockerd
+	logs   *lockedBuffer
+}
+
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+func startBroker(t *testing.T) *e2eBroker {
+	t.Helper()
+	d := testenv.Docker(t)
+	d.Standin(t, standin.Redis) // the only service this test runs
+	data, err := os.ReadFile("testdata/services.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cat, _, err := catalog.Parse(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	st, err := store.Open(filepath.Join(dir, "state.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	logs := &lockedBuffer{}
+	log := slog.New(slog.NewJSONHandler(logs, nil))
+	b, err := broker.New(broker.Config{
+		Catalog: cat, Name: "e2e-" + e2eBrokerName, ExternalHost: "127.0.0.1", BindIP: "127.0.0.1",
+		PortRange: [2]int{20000, 20999}, DataDir: filepath.Join(dir, "instances"),
+		SyncTimeout: 90 * time.Second, StopGrace: 10 * time.Second, TombstoneWindow: time.Hour,
+	}, d.Engine, st, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	server := httptest.NewServer(osbapi.NewHandler(b, b, osbapi.Credentials{Username: e2eBrokerUser, Password: e2eBrokerPassword}, log))
+	t.Cleanup(func() {
+		server.Close()
+		b.Shutdown()
+		st.Close()
+		containers, _ := d.Engine.ListContainers(context.Background(), map[string]string{broker.LabelBroker: "e2e-" + e2eBrokerName})
+		for _, c := range containers {
+			_ = d.Engine.RemoveContainer(context.Background(), c.ID)
+		}
+	})
+	return &e2eBroker{url: server.URL, docker: d, logs: logs}
+}
+
+// containers lists the broker's containers by instance id.
+func (b *e2eBroker) containers(t *testing.T) map[string]dockerengine.Container {
+	t.Helper()
+	list, err := b.docker.Engine.ListContainers(context.Background(), map[string]string{broker.LabelBroker: "e2e-" + e2eBrokerName})
+	if err != nil {
+		t.Fatal(err)
+	}
+	byInstance := map[string]dockerengine.Container{}
+	for _, c := range list {
+		byInstance[c.Labels[broker.LabelInstanceID]] = c
+	}
+	return byInstance
+}
+
+// runRegistrar runs the broker-registrar binary as the errand does and returns its output
+// and exit error, failing the test if a password shows in the output.
+func runRegistrar(t *testing.T, command string, cfg registrar.Config) (string, error) {
+	t.Helper()
+	bin, err := testenv.Binary("broker-registrar")
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "registrar.json")
+	data, err := json.MarshalIndent(cfg, "", "  ")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out, err := exec.Command(bin, command, path).CombinedOutput()
+	t.Logf("$ broker-registrar %s registrar.json\n%s", command, out)
+	for _, secret := range []string{e2eAdminPassword, e2eBrokerPassword} {
+		if strings.Contains(string(out), secret) {
+			t.Errorf("a password appears in the output of broker-registrar %s", command)
+		}
+	}
+	return string(out), err
+}
+
+// serviceKey is `cf service-key`'s JSON: the binding's credentials in the seed's shape.
+type serviceKey struct {
+	Credentials struct {
+		Hostname string            `json:"hostname"`
+		Port     string            `json:"port"`
+		Ports    map[string]string `json:"ports"`
+		Password string            `json:"password"`
+	} `json:"credentials"`
+}
+
+// TestCloudFoundryFlowWithTheRealCFCLI is the seed README's Cloud Foundry transcript: the
+// registrar errand, then a developer's cf commands, against the Cloud Foundry stand-in, a
+// real broker and a real Redis container; then the deregistrar errand.
+func TestCloudFoundryFlowWithTheRealCFCLI(t *testing.T) {
+	cf := newCFSession(t) // first: the build may take minutes on a new machine
+	b := startBroker(t)
+	cc := cfstandin.Start(cfstandin.Options{AdminPassword: e2eAdminPassword})
+	t.Cleanup(cc.Close)
+	cfg := registrar.Config{
+		CF:     registrar.CFConfig{APIURL: cc.URL, Username: "admin", Password: e2eAdminPassword, SkipSSLValidation: true},
+		Broker: registrar.BrokerConfig{Name: e2eBrokerName, URL: b.url, Username: e2eBrokerUser, Password: e2eBrokerPassword},
+	}
+
+	// bosh run-errand broker-registrar
+	out, err := runRegistrar(t, "register", cfg)
+	if err != nil {
+		t.Fatalf("register: %v", err)
+	}
+	seedLines := "Enabling access to all plans of service postgresql96 for all orgs as admin...\nOK\n" +
+		"Enabling access to all plans of service mysql56 for all orgs as admin...\nOK\n" +
+		"Enabling access to all plans of service redis32 for all orgs as admin...\nOK\n"
+	if !strings.HasSuffix(out, seedLines) || !strings.Contains(out, "Service broker 'docker-broker' does not exist - creating broker\n") {
+		t.Fatalf("the registrar's output must finish with the seed README's lines")
+	}
+
+	cf.must("api", cc.URL, "--skip-ssl-validation")
+	if _, err := cf.run([]string{e2eAdminPassword}, "auth", "admin", e2eAdminPassword); err != nil {
+		t.Fatal(err)
+	}
+	cf.must("create-org", "demo")
+	cf.must("create-space", "dev", "-o", "demo")
+	cf.must("target", "-o", "demo", "-s", "dev")
+
+	market := cf.must("marketplace")
+	for _, want := range []string{
+		`mysql56\s+free\s+MySQL 5.6 service for application development and testing\s+docker-broker`,
+		`postgresql96\s+free\s+PostgreSQL 9.6 service for application development and testing\s+docker-broker`,
+		`redis32\s+free\s+Redis 3.2 service for application development and testing\s+docker-broker`,
+	} {
+		if !regexp.MustCompile(want).MatchString(market) {
+			t.Errorf("cf marketplace lacks %q", want)
+		}
+	}
+
+	cf.must("create-service", "redis32", "free", "redis1", "--wait")
+	guid := strings.TrimSpace(cf.must("service", "redis1", "--guid"))
+	if c, ok := b.containers(t)[guid]; !ok || !c.Running {
+		t.Fatalf("no running container for instance redis1 (%s): %v", guid, b.containers(t))
+	}
+
+	cf.must("create-service-key", "redis1", "redis1-key", "--wait")
+	keyOut := cf.must("service-key", "redis1", "redis1-key")
+	var key serviceKey
+	if err := json.Unmarshal([]byte(keyOut[strings.Index(keyOut, "{"):]), &key); err != nil {
+		t.Fatalf("cf service-key does not print JSON: %v", err)
+	}
+	c := key.Credentials
+	if c.Hostname == "" || c.Port == "" || c.Ports["6379/tcp"] != c.Port || c.Password == "" {
+		t.Fatalf("credentials not in the seed's shape (hostname, password, port, ports): %+v", c)
+	}
+	ctx := context.Background()
+	client := redis.NewClient(&redis.Options{Addr: net.JoinHostPort(c.Hostname, c.Port), Password: c.Password})
+	defer client.Close()
+	if err := client.Set(ctx, "seed", "README", 0).Err(); err != nil {
+		t.Fatalf("writing with the service key's credentials: %v", err)
+	}
+	if got, err := client.Get(ctx, "seed").Result(); err != nil || got != "README" {
+		t.Fatalf("reading back: %q %v", got, err)
+	}
+
+	bindings := cf.must("curl", "/v3/service_credential_bindings?names=redis1-key")
+	var list struct{ Resources []struct{ GUID string } }
+	if err := json.Unmarshal([]byte(bindings), &list); err != nil || len(list.Resources) != 1 {
+		t.Fatalf("the key's binding in Cloud Foundry: %v", err)
+	}
+	bindingPath := "/v2/service_instances/" + guid + "/service_bindings/" + list.Resources[0].GUID
+	if status := brokerStatus(t, b, bindingPath); status != http.StatusOK {
+		t.Fatalf("the broker does not know the key's binding: %d", status)
+	}
+	cf.must("delete-service-key", "redis1", "redis1-key", "-f", "--wait")
+	if status := brokerStatus(t, b, bindingPath); status != http.StatusNotFound {
+		t.Errorf("after cf delete-service-key the broker answers %d for the binding, want 404", status)
+	}
+	cf.must("delete-service", "redis1", "-f", "--wait")
+	if _, err := b.docker.Engine.InspectContainer(ctx, "cf-"+guid); !dockerengine.IsNotFound(err) {
+		t.Errorf("the container of redis1 is still there after cf delete-service: %v", err)
+	}
+
+	// bosh run-errand broker-deregistrar, with an instance left behind.
+	cf.must("create-service", "redis32", "free", "redis2", "--wait")
+	guid2 := strings.TrimSpace(cf.must("service", "redis2", "--guid"))
+	out, err = runRegistrar(t, "deregister", cfg)
+	if err == nil || !strings.Contains(out, "still has 1 service instance(s):\n  redis2 (service redis32, plan free) in org demo / space dev\n") {
+		t.Fatalf("deregister with redis2 left must fail listing it: %v", err)
+	}
+	if _, ok := b.containers(t)[guid2]; !ok {
+		t.Fatal("a refused deregister removed the container of redis2")
+	}
+	cfg.PurgeInstances = true
+	if _, err := runRegistrar(t, "deregister", cfg); err != nil {
+		t.Fatalf("deregister with purge_instances: %v", err)
+	}
+	if _, err := b.docker.Engine.InspectContainer(ctx, "cf-"+guid2); !dockerengine.IsNotFound(err) {
+		t.Errorf("purge_instances left the container of redis2: %v", err)
+	}
+	if out := cf.must("service-brokers"); strings.Contains(out, e2eBrokerName) {
+		t.Error("the broker is still registered after deregister")
+	}
+	if out := cf.must("marketplace"); !strings.Contains(out, "No service offerings found.") {
+		t.Error("the marketplace still offers the broker's services")
+	}
+	for _, secret := range []string{e2eAdminPassword, e2eBrokerPassword, c.Password} {
+		if strings.Contains(b.logs.String(), secret) {
+			t.Error("a secret appears in the broker's log")
+		}
+	}
+}
+
+// brokerStatus is the status of a GET to the broker, as the platform would send it.
+func brokerStatus(t *testing.T, b *e2eBroker, path string) int {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodGet, b.url+path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.SetBasicAuth(e2eBrokerUser, e2eBrokerPassword)
+	req.Header.Set("X-Broker-API-Version", "2.17")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	return resp.StatusCode
+}

@@ -1,0 +1,111 @@
+package registrar
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"slices"
+	"strings"
+
+	"github.com/cloudfoundry-community/docker-broker/src/internal/config"
+)
+
+// catalog is what the registrar needs of the broker's OSB catalog: service and plan names
+// and ids, in the broker's order.
+type catalog struct {
+	Services []catalogService `json:"services"`
+}
+
+type catalogService struct {
+	ID    string        `json:"id"`
+	Name  string        `json:"name"`
+	Plans []catalogPlan `json:"plans"`
+}
+
+type catalogPlan struct {
+	ID   string `json:"id"`
+	Name string `json:"name"`
+}
+
+// fetchCatalog gets the broker's /v2/catalog as Cloud Controller will, so that a broker the
+// platform cannot use fails here with a clear message.
+func (r *Registrar) fetchCatalog(ctx context.Context) (catalog, error) {
+	action := "fetching the broker's catalog from " + r.cfg.Broker.URL + "/v2/catalog"
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, strings.TrimRight(r.cfg.Broker.URL, "/")+"/v2/catalog", nil)
+	if err != nil {
+		return catalog{}, &Error{Action: action, Err: err}
+	}
+	req.SetBasicAuth(r.cfg.Broker.Username, r.cfg.Broker.Password)
+	req.Header.Set("X-Broker-API-Version", "2.17")
+	resp, err := r.broker.Do(req)
+	if err != nil {
+		return catalog{}, &Error{Action: action, Err: err}
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, 16<<20))
+	if err != nil {
+		return catalog{}, &Error{Action: action, Err: err}
+	}
+	if resp.StatusCode != http.StatusOK {
+		return catalog{}, &Error{Action: action, Err: fmt.Errorf("the broker answered %s: %s", resp.Status, strings.TrimSpace(string(body)))}
+	}
+	var cat catalog
+	if err := json.Unmarshal(body, &cat); err != nil {
+		return catalog{}, &Error{Action: action, Err: fmt.Errorf("not an OSB catalog: %w", err)}
+	}
+	return cat, nil
+}
+
+// allowed tells which plans of the catalog access.services and access.plans allow; with
+// both empty, every plan. Names that are not in the catalog are errors: a typo would
+// otherwise silently disable a service.
+func (a AccessConfig) allowed(cat catalog) (map[string]bool, error) {
+	allowed := map[string]bool{} // plan catalog id
+	services := map[string]catalogService{}
+	for _, svc := range cat.Services {
+		services[svc.Name] = svc
+	}
+	var errs config.Errors
+	everything := len(a.Services) == 0 && len(a.Plans) == 0
+	for i, name := range a.Services {
+		if _, ok := services[name]; !ok {
+			errs.Add(config.Index("access.services", i), "%q is not a service of the broker's catalog (%s)", name, serviceNames(cat))
+		}
+	}
+	for i, entry := range a.Plans {
+		serviceName, planName, _ := strings.Cut(entry, "/")
+		if !hasPlan(services[serviceName], planName) {
+			errs.Add(config.Index("access.plans", i), "%q is not a plan of the broker's catalog", entry)
+		}
+	}
+	if err := errs.Err(); err != nil {
+		return nil, err
+	}
+	for _, svc := range cat.Services {
+		for _, p := range svc.Plans {
+			if everything || slices.Contains(a.Services, svc.Name) || slices.Contains(a.Plans, svc.Name+"/"+p.Name) {
+				allowed[p.ID] = true
+			}
+		}
+	}
+	return allowed, nil
+}
+
+func hasPlan(svc catalogService, name string) bool {
+	for _, p := range svc.Plans {
+		if p.Name == name {
+			return true
+		}
+	}
+	return false
+}
+
+func serviceNames(cat catalog) string {
+	names := make([]string, len(cat.Services))
+	for i, svc := range cat.Services {
+		names[i] = svc.Name
+	}
+	return "it offers " + strings.Join(names, ", ")
+}
