@@ -1,124 +1,48 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
-	"log/slog"
 	"net"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
-	"time"
 
 	"github.com/redis/go-redis/v9"
 
 	"github.com/cloudfoundry-community/docker-broker/src/internal/broker"
-	"github.com/cloudfoundry-community/docker-broker/src/internal/catalog"
+	"github.com/cloudfoundry-community/docker-broker/src/internal/brokertest"
 	"github.com/cloudfoundry-community/docker-broker/src/internal/cfstandin"
 	"github.com/cloudfoundry-community/docker-broker/src/internal/dockerengine"
-	"github.com/cloudfoundry-community/docker-broker/src/internal/osbapi"
 	"github.com/cloudfoundry-community/docker-broker/src/internal/registrar"
 	"github.com/cloudfoundry-community/docker-broker/src/internal/standin"
-	"github.com/cloudfoundry-community/docker-broker/src/internal/store"
 	"github.com/cloudfoundry-community/docker-broker/src/internal/testenv"
 )
 
 func TestMain(m *testing.M) { os.Exit(testenv.Main(m)) }
 
 const (
-	e2eAdminPassword  = "e2e-cf-admin-password"
-	e2eBrokerUser     = "broker"
-	e2eBrokerPassword = "e2e-broker-password"
-	e2eBrokerName     = "docker-broker"
+	e2eAdminPassword = "e2e-cf-admin-password"
+	e2eBrokerName    = "docker-broker"
 )
 
-// e2eBroker is a docker-broker with the three seed services (testdata/services.json, the
+// startBroker starts a docker-broker with the three seed services (testdata/services.json, the
 // values of services/op-*.yml) on the test binary's dockerd, served over HTTP.
-type e2eBroker struct {
-	url    string
-	docker *testenv.Dockerd
-	logs   *lockedBuffer
-}
-
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
-func startBroker(t *testing.T) *e2eBroker {
+func startBroker(t *testing.T) *brokertest.Broker {
 	t.Helper()
-	d := testenv.Docker(t)
-	d.Standin(t, standin.Redis) // the only service this test runs
-	data, err := os.ReadFile("testdata/services.json")
+	testenv.Docker(t).Standin(t, standin.Redis) // the only service this test runs
+	services, err := os.ReadFile("testdata/services.json")
 	if err != nil {
 		t.Fatal(err)
 	}
-	cat, _, err := catalog.Parse(data)
-	if err != nil {
-		t.Fatal(err)
-	}
-	dir := t.TempDir()
-	st, err := store.Open(filepath.Join(dir, "state.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	logs := &lockedBuffer{}
-	log := slog.New(slog.NewJSONHandler(logs, nil))
-	b, err := broker.New(broker.Config{
-		Catalog: cat, Name: "e2e-" + e2eBrokerName, ExternalHost: "127.0.0.1", BindIP: "127.0.0.1",
-		PortRange: [2]int{20000, 20999}, DataDir: filepath.Join(dir, "instances"),
-		SyncTimeout: 90 * time.Second, StopGrace: 10 * time.Second, TombstoneWindow: time.Hour,
-	}, d.Engine, st, log)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := b.Start(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	server := httptest.NewServer(osbapi.NewHandler(b, b, osbapi.Credentials{Username: e2eBrokerUser, Password: e2eBrokerPassword}, log))
-	t.Cleanup(func() {
-		server.Close()
-		b.Shutdown()
-		st.Close()
-		containers, _ := d.Engine.ListContainers(context.Background(), map[string]string{broker.LabelBroker: "e2e-" + e2eBrokerName})
-		for _, c := range containers {
-			_ = d.Engine.RemoveContainer(context.Background(), c.ID)
-		}
+	return brokertest.Start(t, services, func(c *broker.Config) {
+		c.Name = "e2e-" + e2eBrokerName
+		c.PortRange = [2]int{20000, 20999}
 	})
-	return &e2eBroker{url: server.URL, docker: d, logs: logs}
-}
-
-// containers lists the broker's containers by instance id.
-func (b *e2eBroker) containers(t *testing.T) map[string]dockerengine.Container {
-	t.Helper()
-	list, err := b.docker.Engine.ListContainers(context.Background(), map[string]string{broker.LabelBroker: "e2e-" + e2eBrokerName})
-	if err != nil {
-		t.Fatal(err)
-	}
-	byInstance := map[string]dockerengine.Container{}
-	for _, c := range list {
-		byInstance[c.Labels[broker.LabelInstanceID]] = c
-	}
-	return byInstance
 }
 
 // runRegistrar runs the broker-registrar binary as the errand does and returns its output
@@ -139,7 +63,7 @@ func runRegistrar(t *testing.T, command string, cfg registrar.Config) (string, e
 	}
 	out, err := exec.Command(bin, command, path).CombinedOutput()
 	t.Logf("$ broker-registrar %s registrar.json\n%s", command, out)
-	for _, secret := range []string{e2eAdminPassword, e2eBrokerPassword} {
+	for _, secret := range []string{e2eAdminPassword, brokertest.Password} {
 		if strings.Contains(string(out), secret) {
 			t.Errorf("a password appears in the output of broker-registrar %s", command)
 		}
@@ -167,7 +91,7 @@ func TestCloudFoundryFlowWithTheRealCFCLI(t *testing.T) {
 	t.Cleanup(cc.Close)
 	cfg := registrar.Config{
 		CF:     registrar.CFConfig{APIURL: cc.URL, Username: "admin", Password: e2eAdminPassword, SkipSSLValidation: true},
-		Broker: registrar.BrokerConfig{Name: e2eBrokerName, URL: b.url, Username: e2eBrokerUser, Password: e2eBrokerPassword},
+		Broker: registrar.BrokerConfig{Name: e2eBrokerName, URL: b.URL, Username: brokertest.Username, Password: brokertest.Password},
 	}
 
 	// bosh run-errand broker-registrar
@@ -203,8 +127,8 @@ func TestCloudFoundryFlowWithTheRealCFCLI(t *testing.T) {
 
 	cf.must("create-service", "redis32", "free", "redis1", "--wait")
 	guid := strings.TrimSpace(cf.must("service", "redis1", "--guid"))
-	if c, ok := b.containers(t)[guid]; !ok || !c.Running {
-		t.Fatalf("no running container for instance redis1 (%s): %v", guid, b.containers(t))
+	if c, ok := b.Containers(t)[guid]; !ok || !c.Running {
+		t.Fatalf("no running container for instance redis1 (%s): %v", guid, b.Containers(t))
 	}
 
 	cf.must("create-service-key", "redis1", "redis1-key", "--wait")
@@ -241,7 +165,7 @@ func TestCloudFoundryFlowWithTheRealCFCLI(t *testing.T) {
 		t.Errorf("after cf delete-service-key the broker answers %d for the binding, want 404", status)
 	}
 	cf.must("delete-service", "redis1", "-f", "--wait")
-	if _, err := b.docker.Engine.InspectContainer(ctx, "cf-"+guid); !dockerengine.IsNotFound(err) {
+	if _, err := b.Docker.Engine.InspectContainer(ctx, "cf-"+guid); !dockerengine.IsNotFound(err) {
 		t.Errorf("the container of redis1 is still there after cf delete-service: %v", err)
 	}
 
@@ -252,14 +176,14 @@ func TestCloudFoundryFlowWithTheRealCFCLI(t *testing.T) {
 	if err == nil || !strings.Contains(out, "still has 1 service instance(s):\n  redis2 (service redis32, plan free) in org demo / space dev\n") {
 		t.Fatalf("deregister with redis2 left must fail listing it: %v", err)
 	}
-	if _, ok := b.containers(t)[guid2]; !ok {
+	if _, ok := b.Containers(t)[guid2]; !ok {
 		t.Fatal("a refused deregister removed the container of redis2")
 	}
 	cfg.PurgeInstances = true
 	if _, err := runRegistrar(t, "deregister", cfg); err != nil {
 		t.Fatalf("deregister with purge_instances: %v", err)
 	}
-	if _, err := b.docker.Engine.InspectContainer(ctx, "cf-"+guid2); !dockerengine.IsNotFound(err) {
+	if _, err := b.Docker.Engine.InspectContainer(ctx, "cf-"+guid2); !dockerengine.IsNotFound(err) {
 		t.Errorf("purge_instances left the container of redis2: %v", err)
 	}
 	if out := cf.must("service-brokers"); strings.Contains(out, e2eBrokerName) {
@@ -268,21 +192,21 @@ func TestCloudFoundryFlowWithTheRealCFCLI(t *testing.T) {
 	if out := cf.must("marketplace"); !strings.Contains(out, "No service offerings found.") {
 		t.Error("the marketplace still offers the broker's services")
 	}
-	for _, secret := range []string{e2eAdminPassword, e2eBrokerPassword, c.Password} {
-		if strings.Contains(b.logs.String(), secret) {
+	for _, secret := range []string{e2eAdminPassword, brokertest.Password, c.Password} {
+		if strings.Contains(b.Logs.String(), secret) {
 			t.Error("a secret appears in the broker's log")
 		}
 	}
 }
 
 // brokerStatus is the status of a GET to the broker, as the platform would send it.
-func brokerStatus(t *testing.T, b *e2eBroker, path string) int {
+func brokerStatus(t *testing.T, b *brokertest.Broker, path string) int {
 	t.Helper()
-	req, err := http.NewRequest(http.MethodGet, b.url+path, nil)
+	req, err := http.NewRequest(http.MethodGet, b.URL+path, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	req.SetBasicAuth(e2eBrokerUser, e2eBrokerPassword)
+	req.SetBasicAuth(brokertest.Username, brokertest.Password)
 	req.Header.Set("X-Broker-API-Version", "2.17")
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {

@@ -21,7 +21,7 @@ import (
 // through the Engine API (create, start, wait for the port), one at a time and 20 at once.
 func BenchmarkProvisionToReady(b *testing.B) {
 	h := newHarness(b, nil)
-	image := h.docker.Standin(b, standin.Redis)
+	image := h.Docker.Standin(b, standin.Redis)
 	const rounds, parallel = 5, 20
 
 	serial := func(fn func(i int)) time.Duration {
@@ -52,7 +52,7 @@ func BenchmarkProvisionToReady(b *testing.B) {
 		}
 	}
 	raw := func(prefix string) func(i int) {
-		return func(i int) { rawProvision(b, h.docker.Engine, image, fmt.Sprintf("%s-%d", prefix, i)) }
+		return func(i int) { rawProvision(b, h.Docker.Engine, image, fmt.Sprintf("%s-%d", prefix, i)) }
 	}
 	// The engine's first container of an image is slower; warm both paths up untimed.
 	viaBroker("bench-warm")(0)

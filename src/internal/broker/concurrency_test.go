@@ -42,7 +42,7 @@ func TestParallelProvisionsOnARealEngine(t *testing.T) {
 			t.Errorf("%s: %s %s", id, state, desc)
 		}
 	}
-	containers, err := h.docker.Engine.ListContainers(context.Background(), map[string]string{broker.LabelBroker: h.cfg.Name})
+	containers, err := h.Docker.Engine.ListContainers(context.Background(), map[string]string{broker.LabelBroker: h.Config.Name})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -51,7 +51,7 @@ func TestParallelProvisionsOnARealEngine(t *testing.T) {
 	}
 	ports := map[string]string{}
 	for _, c := range containers {
-		full, err := h.docker.Engine.InspectContainer(context.Background(), c.ID)
+		full, err := h.Docker.Engine.InspectContainer(context.Background(), c.ID)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -2,25 +2,16 @@ package broker_test
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"io"
-	"log/slog"
 	"net/http"
-	"net/http/httptest"
 	"os"
-	"path/filepath"
-	"strings"
-	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/cloudfoundry-community/docker-broker/src/internal/broker"
-	"github.com/cloudfoundry-community/docker-broker/src/internal/catalog"
-	"github.com/cloudfoundry-community/docker-broker/src/internal/osbapi"
+	"github.com/cloudfoundry-community/docker-broker/src/internal/brokertest"
 	"github.com/cloudfoundry-community/docker-broker/src/internal/standin"
-	"github.com/cloudfoundry-community/docker-broker/src/internal/store"
 	"github.com/cloudfoundry-community/docker-broker/src/internal/testenv"
 )
 
@@ -37,40 +28,11 @@ const (
 	mysqlFree       = "d42fc3cc-1341-4aa3-866e-01bc5243dc2e"
 )
 
-const (
-	brokerUser     = "broker"
-	brokerPassword = "a-broker-password"
-)
-
-// harness is a broker on the test binary's dockerd, served over HTTP as a platform sees it.
+// harness is a broker on the test binary's dockerd with the catalog of testdata/services.json,
+// and the requests a platform sends it.
 type harness struct {
-	t       testing.TB
-	docker  *testenv.Dockerd
-	cfg     broker.Config
-	state   string
-	store   *store.Store
-	broker  *broker.Broker
-	handler atomic.Pointer[http.Handler]
-	server  *httptest.Server
-	logs    *syncBuffer
-}
-
-// syncBuffer collects the broker's log for assertions (concurrent writers).
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.buf.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.buf.String()
+	*brokertest.Broker
+	t testing.TB
 }
 
 func newHarness(t testing.TB, configure func(*broker.Config)) *harness {
@@ -79,80 +41,11 @@ func newHarness(t testing.TB, configure func(*broker.Config)) *harness {
 	for _, r := range standin.All() {
 		d.Standin(t, r)
 	}
-	data, err := os.ReadFile("testdata/services.json")
+	services, err := os.ReadFile("testdata/services.json")
 	if err != nil {
 		t.Fatal(err)
 	}
-	cat, _, err := catalog.Parse(data)
-	if err != nil {
-		t.Fatal(err)
-	}
-	dir := t.TempDir()
-	h := &harness{t: t, docker: d, state: filepath.Join(dir, "state.db"), logs: &syncBuffer{}}
-	h.cfg = broker.Config{
-		Catalog:         cat,
-		Name:            "test-" + strings.ToLower(strings.ReplaceAll(t.Name(), "/", "-")),
-		ExternalHost:    "127.0.0.1",
-		BindIP:          "127.0.0.1",
-		PortRange:       [2]int{21000, 29999},
-		DataDir:         filepath.Join(dir, "instances"),
-		SyncTimeout:     90 * time.Second,
-		StopGrace:       10 * time.Second,
-		TombstoneWindow: time.Hour,
-	}
-	if configure != nil {
-		configure(&h.cfg)
-	}
-	h.server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		(*h.handler.Load()).ServeHTTP(w, r)
-	}))
-	h.startBroker()
-	t.Cleanup(func() {
-		h.server.Close()
-		h.stopBroker()
-		h.removeContainers()
-	})
-	return h
-}
-
-func (h *harness) startBroker() {
-	h.t.Helper()
-	st, err := store.Open(h.state)
-	if err != nil {
-		h.t.Fatal(err)
-	}
-	log := slog.New(slog.NewJSONHandler(h.logs, nil))
-	b, err := broker.New(h.cfg, h.docker.Engine, st, log)
-	if err != nil {
-		h.t.Fatal(err)
-	}
-	if err := b.Start(context.Background()); err != nil {
-		h.t.Fatal(err)
-	}
-	var handler http.Handler = osbapi.NewHandler(b, b, osbapi.Credentials{Username: brokerUser, Password: brokerPassword}, log)
-	h.store, h.broker = st, b
-	h.handler.Store(&handler)
-}
-
-func (h *harness) stopBroker() {
-	h.broker.Shutdown()
-	h.store.Close()
-}
-
-// restartBroker stops the broker and starts a new one on the same state file and engine.
-func (h *harness) restartBroker() {
-	h.t.Helper()
-	h.stopBroker()
-	h.startBroker()
-}
-
-// removeContainers removes what a failing test may have left on the shared engine.
-func (h *harness) removeContainers() {
-	ctx := context.Background()
-	containers, _ := h.docker.Engine.ListContainers(ctx, map[string]string{broker.LabelBroker: h.cfg.Name})
-	for _, c := range containers {
-		_ = h.docker.Engine.RemoveContainer(ctx, c.ID)
-	}
+	return &harness{Broker: brokertest.Start(t, services, configure), t: t}
 }
 
 // do sends an OSB request as a platform would and returns the status and body.
@@ -166,11 +59,11 @@ func (h *harness) do(method, path string, body any) (int, []byte) {
 		}
 		reader = bytes.NewReader(data)
 	}
-	req, err := http.NewRequest(method, h.server.URL+path, reader)
+	req, err := http.NewRequest(method, h.URL+path, reader)
 	if err != nil {
 		h.t.Fatal(err)
 	}
-	req.SetBasicAuth(brokerUser, brokerPassword)
+	req.SetBasicAuth(brokertest.Username, brokertest.Password)
 	req.Header.Set("X-Broker-API-Version", "2.17")
 	req.Header.Set("Content-Type", "application/json")
 	resp, err := http.DefaultClient.Do(req)
@@ -201,7 +94,7 @@ func (h *harness) provision(id, service, plan string) {
 		h.t.Fatalf("provision %s: %d %s", id, status, body)
 	}
 	if state, desc := h.waitOperation(id); state != "succeeded" {
-		h.t.Fatalf("provision %s ended %s: %s\nbroker log:\n%s", id, state, desc, h.logs)
+		h.t.Fatalf("provision %s ended %s: %s\nbroker log:\n%s", id, state, desc, h.Logs)
 	}
 }
 

@@ -18,6 +18,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/redis/go-redis/v9"
 
+	"github.com/cloudfoundry-community/docker-broker/src/internal/brokertest"
 	"github.com/cloudfoundry-community/docker-broker/src/internal/dockerengine"
 )
 
@@ -57,10 +58,10 @@ func TestRedisLifecycle(t *testing.T) {
 
 	// The container restarts (a crash, a dockerd upgrade): data and address stay.
 	name := "cf-" + id
-	if err := h.docker.Engine.StopContainer(ctx, name, 10*time.Second); err != nil {
+	if err := h.Docker.Engine.StopContainer(ctx, name, 10*time.Second); err != nil {
 		t.Fatal(err)
 	}
-	if err := h.docker.Engine.StartContainer(ctx, name); err != nil {
+	if err := h.Docker.Engine.StartContainer(ctx, name); err != nil {
 		t.Fatal(err)
 	}
 	waitRedis(t, client)
@@ -69,13 +70,13 @@ func TestRedisLifecycle(t *testing.T) {
 	}
 
 	// The broker restarts: the binding and its credentials are still there.
-	h.restartBroker()
+	h.Restart()
 	status, body := h.do("GET", "/v2/service_instances/"+id+"/service_bindings/"+bindingID, nil)
 	var fetched struct{ Credentials creds }
 	if err := json.Unmarshal(body, &fetched); status != http.StatusOK || err != nil || !reflect.DeepEqual(fetched.Credentials, c) {
 		t.Fatalf("binding after a broker restart: %d %s", status, body)
 	}
-	container, err := h.docker.Engine.InspectContainer(ctx, name)
+	container, err := h.Docker.Engine.InspectContainer(ctx, name)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -102,10 +103,10 @@ func TestRedisLifecycle(t *testing.T) {
 	if state, desc := h.waitOperation(id); state != "succeeded" {
 		t.Fatalf("deprovision ended %s: %s", state, desc)
 	}
-	if _, err := h.docker.Engine.InspectContainer(ctx, name); !dockerengine.IsNotFound(err) {
+	if _, err := h.Docker.Engine.InspectContainer(ctx, name); !dockerengine.IsNotFound(err) {
 		t.Errorf("container still there after deprovision: %v", err)
 	}
-	if _, err := os.Stat(filepath.Join(h.cfg.DataDir, name)); !os.IsNotExist(err) {
+	if _, err := os.Stat(filepath.Join(h.Config.DataDir, name)); !os.IsNotExist(err) {
 		t.Errorf("instance directory still there after deprovision: %v", err)
 	}
 	if status, _ := h.deprovision(id, redisService, redisFree, true); status != http.StatusGone {
@@ -128,11 +129,11 @@ func waitRedis(t *testing.T, client *redis.Client) {
 // assertNoSecretsLogged greps the broker's log for every secret it handed out.
 func assertNoSecretsLogged(t *testing.T, h *harness, secrets ...string) {
 	t.Helper()
-	logs := h.logs.String()
+	logs := h.Logs.String()
 	if logs == "" {
 		t.Fatal("the broker logged nothing: the secret check would prove nothing")
 	}
-	for _, s := range append(secrets, brokerPassword) {
+	for _, s := range append(secrets, brokertest.Password) {
 		if strings.Contains(logs, s) {
 			t.Errorf("a secret (%d chars) appears in the broker's log", len(s))
 		}
@@ -147,7 +148,7 @@ func TestSQLServicesHandOutWorkingCredentials(t *testing.T) {
 
 	status, body := h.do("PUT", "/v2/service_instances/pg-1", provisionBody(postgresService, postgresFree))
 	if status != http.StatusCreated {
-		t.Fatalf("synchronous provision of postgresql96: %d %s\n%s", status, body, h.logs)
+		t.Fatalf("synchronous provision of postgresql96: %d %s\n%s", status, body, h.Logs)
 	}
 	_, pg := h.bind("pg-1", "pg-1-b", postgresService, postgresFree)
 	if pg.Username == "" || pg.DBName == "" || !strings.HasPrefix(pg.URI, "postgres://"+pg.Username+":"+pg.Password+"@127.0.0.1:"+pg.Port+"/"+pg.DBName) {
@@ -166,7 +167,7 @@ func TestSQLServicesHandOutWorkingCredentials(t *testing.T) {
 
 	status, body = h.do("PUT", "/v2/service_instances/my-1", provisionBody(mysqlService, mysqlFree))
 	if status != http.StatusCreated {
-		t.Fatalf("synchronous provision of mysql56: %d %s\n%s", status, body, h.logs)
+		t.Fatalf("synchronous provision of mysql56: %d %s\n%s", status, body, h.Logs)
 	}
 	_, my := h.bind("my-1", "my-1-b", mysqlService, mysqlFree)
 	if !strings.HasPrefix(my.URI, "mysql://") || my.Username == "" || my.DBName == "" {
@@ -187,11 +188,11 @@ func TestSQLServicesHandOutWorkingCredentials(t *testing.T) {
 	// Both containers are recreated from their records (as after a lost container): the
 	// data lives in the instance directories.
 	for _, name := range []string{"cf-pg-1", "cf-my-1"} {
-		if err := h.docker.Engine.RemoveContainer(ctx, name); err != nil {
+		if err := h.Docker.Engine.RemoveContainer(ctx, name); err != nil {
 			t.Fatal(err)
 		}
 	}
-	h.restartBroker()
+	h.Restart()
 	status, body = h.do("GET", "/admin/reconciliation", nil)
 	if status != http.StatusOK || !strings.Contains(string(body), `"recreated_containers":["my-1","pg-1"]`) {
 		t.Errorf("reconciliation report: %d %s", status, body)

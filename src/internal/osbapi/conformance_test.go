@@ -1,7 +1,7 @@
 package osbapi_test
 
 // A black-box conformance suite of the HTTP layer against the OSB API v2.17 contract as
-// /work/shared/reference/osb-notes.md summarises it (§1.1-1.4, §1.8): real HTTP requests
+// ../shared/reference/osb-notes.md summarises it (§1.1-1.4, §1.8): real HTTP requests
 // through httptest against osbapi.NewHandler with a fake Broker.
 
 import (
@@ -18,11 +18,11 @@ import (
 	"reflect"
 	"sort"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/cloudfoundry-community/docker-broker/src/internal/osbapi"
+	"github.com/cloudfoundry-community/docker-broker/src/internal/testenv"
 )
 
 const (
@@ -37,24 +37,6 @@ const (
 // ---------------------------------------------------------------------------------------------
 // Harness
 
-// syncBuffer is a bytes.Buffer safe for the server's goroutines and the test's.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 // harness is a broker API served over real HTTP with a fake Broker and a captured JSON log.
 type harness struct {
 	t      *testing.T
@@ -62,13 +44,13 @@ type harness struct {
 	client *http.Client
 	broker *fakeBroker
 	admin  *fakeAdmin
-	logs   *syncBuffer
+	logs   *testenv.LogBuffer
 }
 
 // newHarness serves the API with a fake broker that configure (if any) sets up.
 func newHarness(t *testing.T, configure ...func(*fakeBroker)) *harness {
 	t.Helper()
-	b, a, logs := &fakeBroker{}, &fakeAdmin{}, &syncBuffer{}
+	b, a, logs := &fakeBroker{}, &fakeAdmin{}, &testenv.LogBuffer{}
 	for _, c := range configure {
 		if c != nil {
 			c(b)

@@ -21,6 +21,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/cloudfoundry-community/docker-broker/src/internal/osbapi"
+	"github.com/cloudfoundry-community/docker-broker/src/internal/testenv"
 )
 
 // safeID is what an id the broker receives must look like (it becomes a container and a
@@ -367,7 +368,7 @@ func FuzzOriginatingIdentity(f *testing.F) {
 			b := &fakeBroker{catalogFunc: func(context.Context) (json.RawMessage, error) {
 				return json.RawMessage(`{"services":[]}`), nil
 			}}
-			logs := &syncBuffer{}
+			logs := &testenv.LogBuffer{}
 			hdr := http.Header{"X-Broker-Api-Originating-Identity": {header}}
 			if requestID != "" {
 				hdr["X-Broker-Api-Request-Identity"] = []string{requestID}
