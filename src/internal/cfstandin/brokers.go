@@ -117,18 +117,7 @@ func (s *Server) createBroker(w http.ResponseWriter, r *http.Request, u *user) {
 	}
 	s.st.brokers = append(s.st.brokers, b)
 	endpoint := endpointOf(b)
-	j := s.startJob("service_broker.catalog.synchronize", "/v3/service_brokers/"+b.guid, func(ctx context.Context, _ *job) *cfError {
-		cat, failure := s.fetchCatalog(ctx, endpoint)
-		s.mu.Lock()
-		defer s.mu.Unlock()
-		b.busy = false
-		if failure != nil {
-			return failure
-		}
-		s.synchronize(b, cat)
-		return nil
-	})
-	s.accepted(w, j)
+	s.accepted(w, s.synchronizeJob("service_broker.catalog.synchronize", b, endpoint, func() {}))
 }
 
 // updateBroker is PATCH /v3/service_brokers/:guid. A new URL or new credentials are applied
@@ -187,7 +176,16 @@ func (s *Server) updateBroker(w http.ResponseWriter, r *http.Request, u *user) {
 		endpoint.username, endpoint.password = req.Authentication.Credentials.Username, req.Authentication.Credentials.Password
 	}
 	b.busy = true
-	j := s.startJob("service_broker.update", "/v3/service_brokers/"+b.guid, func(ctx context.Context, _ *job) *cfError {
+	s.accepted(w, s.synchronizeJob("service_broker.update", b, endpoint, func() {
+		b.url, b.username, b.password, b.updated = endpoint.url, endpoint.username, endpoint.password, time.Now()
+	}))
+}
+
+// synchronizeJob starts the job that fetches b's catalog from endpoint, as Cloud Controller
+// does on broker create and update; once the catalog is fetched, apply records what the
+// request changes, then the offerings and plans are synchronized with the catalog.
+func (s *Server) synchronizeJob(operation string, b *broker, endpoint brokerEndpoint, apply func()) *job {
+	return s.startJob(operation, "/v3/service_brokers/"+b.guid, func(ctx context.Context, _ *job) *cfError {
 		cat, failure := s.fetchCatalog(ctx, endpoint)
 		s.mu.Lock()
 		defer s.mu.Unlock()
@@ -195,11 +193,10 @@ func (s *Server) updateBroker(w http.ResponseWriter, r *http.Request, u *user) {
 		if failure != nil {
 			return failure
 		}
-		b.url, b.username, b.password, b.updated = endpoint.url, endpoint.username, endpoint.password, time.Now()
+		apply()
 		s.synchronize(b, cat)
 		return nil
 	})
-	s.accepted(w, j)
 }
 
 // deleteBroker is DELETE /v3/service_brokers/:guid, refused while instances of its plans

@@ -247,6 +247,11 @@ func selectFields(resource map[string]any, fields []string) map[string]any {
 }
 
 func (s *Server) getPlan(w http.ResponseWriter, r *http.Request, u *user) {
+	s.servePlan(w, r, u, s.presentPlan)
+}
+
+// servePlan answers a GET of the plan in the path, as present shows it, to a user who may see it.
+func (s *Server) servePlan(w http.ResponseWriter, r *http.Request, u *user, present func(*plan) map[string]any) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	p := s.st.plan(r.PathValue("guid"))
@@ -254,7 +259,7 @@ func (s *Server) getPlan(w http.ResponseWriter, r *http.Request, u *user) {
 		notFound(w, "Service plan")
 		return
 	}
-	writeJSON(w, http.StatusOK, s.presentPlan(p))
+	writeJSON(w, http.StatusOK, present(p))
 }
 
 // presentVisibility is a plan's visibility object.
@@ -279,14 +284,7 @@ func (s *Server) presentVisibility(p *plan) map[string]any {
 }
 
 func (s *Server) getVisibility(w http.ResponseWriter, r *http.Request, u *user) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	p := s.st.plan(r.PathValue("guid"))
-	if p == nil || !s.st.planVisibleTo(u, p) {
-		notFound(w, "Service plan")
-		return
-	}
-	writeJSON(w, http.StatusOK, s.presentVisibility(p))
+	s.servePlan(w, r, u, s.presentVisibility)
 }
 
 // visibilityRequest is the body of PATCH and POST .../visibility.
