@@ -53,7 +53,9 @@ func TestStartsDockerdAndReportsReady(t *testing.T) {
 }
 
 func TestKilledDockerdIsRestartedAndContainersRunAfterwards(t *testing.T) {
-	d := testenv.StartOwn(t, nil)
+	// As on a BOSH VM: live-restore on (testenv turns it off elsewhere).
+	yes := true
+	d := testenv.StartOwn(t, func(c *supervisor.Config) { c.LiveRestore = &yes })
 	image := d.Standin(t, standin.Redis)
 	c := d.Run(t, dockerengine.ContainerSpec{
 		Name:          "survivor",

@@ -160,8 +160,11 @@ func Start(configure func(*supervisor.Config)) (*Dockerd, error) {
 		BridgeCIDR: cidr,
 		// Several engines on one host must leave iptables alone: each would flush the
 		// others' rules. Published ports then go through docker-proxy, which is all tests need.
-		IPTables:     &no,
-		IPMasq:       &no,
+		IPTables: &no,
+		IPMasq:   &no,
+		// Without live-restore a stopping dockerd stops its containers: a test binary that is
+		// killed (its supervisor then gets SIGTERM) leaves nothing running behind.
+		LiveRestore:  &no,
 		ReadyTimeout: config.Duration(60 * time.Second),
 		StopTimeout:  config.Duration(30 * time.Second),
 		Restart: supervisor.RestartConfig{
