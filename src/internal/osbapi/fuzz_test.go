@@ -9,6 +9,7 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -84,6 +85,25 @@ func withQuery(path, query string) string {
 }
 
 // checkStatus fails unless the answer's status is one of allowed, and checks that every
+
+// brokerCallFor checks that the handler called the broker exactly when the oracle accepts the
+// request (described by what, for messages), and returns the one request the broker got, or
+// nil for a refused request.
+func brokerCallFor(t *testing.T, b *fakeBroker, accept bool, rec *httptest.ResponseRecorder, what string) any {
+	t.Helper()
+	calls := b.Calls()
+	if !accept {
+		if len(calls) != 0 {
+			t.Fatalf("broker called with %+v for a request that must be refused (%s)", calls[0].Req, what)
+		}
+		return nil
+	}
+	if len(calls) != 1 {
+		t.Fatalf("valid request (%s) answered %d %s without calling the broker", what, rec.Code, rec.Body)
+	}
+	return calls[0].Req
+}
+
 // non-2xx answer is an OSB error body without an error code (the fake never sets one).
 func checkStatus(t *testing.T, rec *httptest.ResponseRecorder, allowed ...int) {
 	t.Helper()
@@ -230,17 +250,11 @@ func FuzzProvisionRequest(f *testing.F) {
 		accept := safeID.MatchString(id) && len(body) <= maxBody && json.Valid(body) && json.Unmarshal(body, &want) == nil &&
 			want.ServiceID != "" && want.PlanID != "" && want.OrganizationGUID != "" && want.SpaceGUID != "" &&
 			isObjectOrAbsent(want.Parameters) && isObjectOrAbsent(want.Context)
-		calls := b.Calls()
-		if !accept {
-			if len(calls) != 0 {
-				t.Fatalf("broker called with %+v for a request that must be refused (id %q, body %q)", calls[0].Req, id, body)
-			}
+		req := brokerCallFor(t, b, accept, rec, fmt.Sprintf("id %q, body %q", id, body))
+		if req == nil {
 			return
 		}
-		if len(calls) != 1 {
-			t.Fatalf("valid request (id %q, body %q) answered %d %s without calling the broker", id, body, rec.Code, rec.Body)
-		}
-		got := calls[0].Req.(osbapi.ProvisionRequest)
+		got := req.(osbapi.ProvisionRequest)
 		want.InstanceID, want.AcceptsIncomplete = id, u.Query().Get("accepts_incomplete") == "true"
 		if !jsonEqual(got.Parameters, want.Parameters) || !jsonEqual(got.Context, want.Context) {
 			t.Fatalf("broker got parameters %s / context %s, body had %s / %s", got.Parameters, got.Context, want.Parameters, want.Context)
@@ -280,17 +294,11 @@ func FuzzUpdateRequest(f *testing.F) {
 		var want osbapi.UpdateRequest
 		accept := safeID.MatchString(id) && len(body) <= maxBody && json.Valid(body) && json.Unmarshal(body, &want) == nil &&
 			want.ServiceID != "" && isObjectOrAbsent(want.Parameters) && isObjectOrAbsent(want.Context)
-		calls := b.Calls()
-		if !accept {
-			if len(calls) != 0 {
-				t.Fatalf("broker called with %+v for a request that must be refused (id %q, body %q)", calls[0].Req, id, body)
-			}
+		req := brokerCallFor(t, b, accept, rec, fmt.Sprintf("id %q, body %q", id, body))
+		if req == nil {
 			return
 		}
-		if len(calls) != 1 {
-			t.Fatalf("valid request (id %q, body %q) answered %d %s without calling the broker", id, body, rec.Code, rec.Body)
-		}
-		got := calls[0].Req.(osbapi.UpdateRequest)
+		got := req.(osbapi.UpdateRequest)
 		want.InstanceID, want.AcceptsIncomplete = id, u.Query().Get("accepts_incomplete") == "true"
 		if !jsonEqual(got.Parameters, want.Parameters) || !jsonEqual(got.Context, want.Context) {
 			t.Fatalf("broker got parameters %s / context %s, body had %s / %s", got.Parameters, got.Context, want.Parameters, want.Context)
@@ -328,17 +336,11 @@ func FuzzBindRequest(f *testing.F) {
 		accept := safeID.MatchString(instanceID) && safeID.MatchString(bindingID) && len(body) <= maxBody && json.Valid(body) &&
 			json.Unmarshal(body, &want) == nil && want.ServiceID != "" && want.PlanID != "" &&
 			isObjectOrAbsent(want.Parameters) && isObjectOrAbsent(want.Context) && isObjectOrAbsent(want.BindResource)
-		calls := b.Calls()
-		if !accept {
-			if len(calls) != 0 {
-				t.Fatalf("broker called with %+v for a request that must be refused (ids %q %q, body %q)", calls[0].Req, instanceID, bindingID, body)
-			}
+		req := brokerCallFor(t, b, accept, rec, fmt.Sprintf("ids %q %q, body %q", instanceID, bindingID, body))
+		if req == nil {
 			return
 		}
-		if len(calls) != 1 {
-			t.Fatalf("valid request (ids %q %q, body %q) answered %d %s without calling the broker", instanceID, bindingID, body, rec.Code, rec.Body)
-		}
-		got := calls[0].Req.(osbapi.BindRequest)
+		got := req.(osbapi.BindRequest)
 		want.InstanceID, want.BindingID, want.AcceptsIncomplete = instanceID, bindingID, u.Query().Get("accepts_incomplete") == "true"
 		if !jsonEqual(got.Parameters, want.Parameters) || !jsonEqual(got.Context, want.Context) || !jsonEqual(got.BindResource, want.BindResource) {
 			t.Fatalf("broker got raw fields %s %s %s, body had %s %s %s", got.Parameters, got.Context, got.BindResource, want.Parameters, want.Context, want.BindResource)
