@@ -1,10 +1,11 @@
-# The two commands of the README, and the checks CI runs.
+# Shortcuts to the scripts, for machines that have make: the README's commands are the scripts
+# themselves, which a fresh machine runs before it has make (scripts/install-prerequisites installs it).
 .PHONY: run test bench lint
 
 run:  ## dockerd under docker-supervisor, with the stand-in service images preloaded
 	scripts/run
 
-test: ## every test, on a real dockerd the tests start themselves (root)
+test: ## every test, on real dockerds the tests start themselves (root)
 	scripts/test
 
 bench: ## benchmarks that print figures

@@ -15,6 +15,9 @@ require (
 	go.yaml.in/yaml/v3 v3.0.5
 	golang.org/x/oauth2 v0.36.0
 	gopkg.in/yaml.v2 v2.4.0
+	// Kubernetes Service Catalog's OSB client, for the tests that the broker serves that
+	// platform too (it speaks OSB 2.14).
+	sigs.k8s.io/go-open-service-broker-client/v2 v2.0.0-20200925085050-ae25e62aaf10
 )
 
 require (
@@ -27,6 +30,9 @@ require (
 	github.com/oxtoacart/bpool v0.0.0-20190530202638-03653db5a59c // indirect
 	github.com/stretchr/testify v1.12.1 // indirect
 	gopkg.in/yaml.v3 v3.0.1 // indirect
+	// The OSB client asks for klog v2.0.0, which does not build against the logr v1 that otel
+	// brings in: pinned at a klog release built on logr v1.
+	k8s.io/klog/v2 v2.130.1 // indirect
 )
 
 require (

@@ -38,8 +38,8 @@ type Config struct {
 	StateFile string          `json:"state_file"` // the broker's bbolt file, on the persistent disk
 	Retention config.Duration `json:"retention"`  // keep a deleted instance's data this long (0: delete at once)
 
-	MaxContainers   int             `json:"max_containers"` // 0 is unlimited
-	FetchImages     bool            `json:"fetch_images"`
+	MaxContainers   int             `json:"max_containers"`   // 0 is unlimited
+	FetchImages     bool            `json:"fetch_images"`     // pull every plan's image in the background at start, default true
 	SyncTimeout     config.Duration `json:"sync_timeout"`     // for requests without accepts_incomplete
 	StopGrace       config.Duration `json:"stop_grace"`       // before a stopping container is killed
 	TombstoneWindow config.Duration `json:"tombstone_window"` // last_operation "succeeded" after a delete
@@ -89,7 +89,9 @@ func (c *Config) applyDefaults() {
 // loadConfig reads, defaults and validates the config file; the returned warnings are about
 // catalog entries that load but look wrong.
 func loadConfig(path string) (Config, []string, error) {
-	var c Config
+	// A bool's zero value cannot tell an absent fetch_images from false: its default is in
+	// place before decoding.
+	c := Config{FetchImages: true}
 	if err := config.Load(path, &c); err != nil {
 		return c, nil, err
 	}

@@ -5,6 +5,9 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/cloudfoundry-community/docker-broker/src/internal/boshrelease"
+	"github.com/cloudfoundry-community/docker-broker/src/internal/testenv"
 )
 
 func writeFile(t *testing.T, name, body string) string {
@@ -16,13 +19,25 @@ func writeFile(t *testing.T, name, body string) string {
 	return path
 }
 
+// TestConfigDefaultsAreTheBOSHJobs: a config that leaves a key out must mean what the
+// docker-broker job renders for it when the manifest sets nothing, so that a broker configured
+// by hand (the local run, tests) behaves as on a BOSH VM.
 func TestConfigDefaultsAreTheBOSHJobs(t *testing.T) {
-	c, _, err := loadConfig(writeFile(t, "broker.json", `{"username": "broker", "password": "long-enough", "external_host": "10.0.0.5", "services": []}`))
+	root, err := testenv.ModuleRoot()
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.DockerSocket != "/var/vcap/sys/run/docker/docker.sock" || c.StateFile != "/var/vcap/store/docker-broker/state.db" || c.ports != [2]int{20000, 29999} {
-		t.Errorf("defaults: socket %q, state %q, ports %v", c.DockerSocket, c.StateFile, c.ports)
+	mismatches, err := boshrelease.DefaultMismatches(root, "docker-broker", "config/broker.json",
+		map[string]any{"password": "long-enough"},
+		func(path string) (any, error) {
+			c, _, err := loadConfig(path)
+			return c, err
+		})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range mismatches {
+		t.Error(m)
 	}
 }
 

@@ -1,4 +1,4 @@
-// local-run is the local run of the README (`make run`): the docker instance of
+// local-run is the local run of the README (`scripts/run`): the docker instance of
 // manifests/docker-broker.yml, deployed onto this machine as BOSH would deploy it onto a VM.
 // It interpolates the manifest with operators/disable-remote-docker-access.yml, every services
 // ops file (services/op-*.yml) and operators/local-run.yml (loopback addresses, the sandbox

@@ -44,17 +44,12 @@ type composition struct {
 // seedServices are the services ops files of the seed's command lines.
 var seedServices = []string{"services/op-postgresql96.yml", "services/op-mysql56.yml", "services/op-redis32.yml"}
 
-// compositions are the seed's command lines, every ops file of operators/ and services/ on its
-// own (found by glob: a new ops file is covered without touching this list), and all of them
-// together.
-func compositions(t testing.TB) []composition {
+// opsFiles are every ops file of operators/ and services/, relative to the repository (found by
+// glob: a new ops file is covered without touching a list).
+func opsFiles(t testing.TB) []string {
 	t.Helper()
 	root := repoRoot(t)
-	list := []composition{
-		{"seed deploy", seedServices},
-		{"seed deploy with cf-integration", append([]string{"operators/cf-integration.yml"}, seedServices...)},
-	}
-	var all []string
+	var list []string
 	for _, glob := range []string{"operators/*.yml", "services/*.yml"} {
 		files, err := filepath.Glob(filepath.Join(root, glob))
 		if err != nil || len(files) == 0 {
@@ -63,15 +58,25 @@ func compositions(t testing.TB) []composition {
 		sort.Strings(files)
 		for _, f := range files {
 			rel, _ := filepath.Rel(root, f)
-			list = append(list, composition{rel, []string{rel}})
-			// static-ip adds a name to the server certificate that disable-remote-docker-access removes.
-			if rel != "operators/disable-remote-docker-access.yml" {
-				all = append(all, rel)
-			}
+			list = append(list, rel)
 		}
 	}
-	list = append(list, composition{"every ops file", append(all, "operators/disable-remote-docker-access.yml")})
 	return list
+}
+
+// compositions are the seed's command lines, every ops file on its own, and all of them
+// together.
+func compositions(t testing.TB) []composition {
+	t.Helper()
+	list := []composition{
+		{"seed deploy", seedServices},
+		{"seed deploy with cf-integration", append([]string{"operators/cf-integration.yml"}, seedServices...)},
+	}
+	all := opsFiles(t)
+	for _, op := range all {
+		list = append(list, composition{op, []string{op}})
+	}
+	return append(list, composition{"every ops file", all})
 }
 
 // interpolation is the command line of c with every operator variable and a fresh vars store.

@@ -6,12 +6,14 @@ import (
 	"compress/gzip"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"sort"
 	"strings"
@@ -163,14 +165,86 @@ func TestDevReleaseTarball(t *testing.T) {
 		}
 	}
 	pkgFiles := archiveFiles(t, filepath.Join(a.Dir, "packages", "docker-broker.tgz"))
-	for _, want := range []string{"cmd/docker-broker/main.go", "cmd/docker-supervisor/main.go", "cmd/broker-registrar/main.go", "internal/broker/broker.go"} {
-		if _, ok := pkgFiles[want]; !ok {
-			t.Errorf("package docker-broker lacks %s", want)
-		}
-	}
 	if !slices.ContainsFunc(sortedKeys(pkgFiles), func(n string) bool { return strings.HasPrefix(n, "docker-broker/modules-") }) {
 		t.Error("package docker-broker lacks the module cache blob")
 	}
+}
+
+// TestDockerBrokerPackageShipsWhatTheJobBinariesNeedAndNothingElse: the release carries the
+// sources its packaging script compiles, and none of the tests' helpers or development tools,
+// whatever packages are added to the module.
+func TestDockerBrokerPackageShipsWhatTheJobBinariesNeedAndNothingElse(t *testing.T) {
+	tarball := devRelease(t)
+	a, err := boshrelease.ExtractRelease(tarball, t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	needed := packagingSources(t)
+	for _, name := range sortedKeys(archiveFiles(t, filepath.Join(a.Dir, "packages", "docker-broker.tgz"))) {
+		if name == "packaging" || strings.HasPrefix(name, "docker-broker/modules-") {
+			continue
+		}
+		if _, ok := needed[name]; ok {
+			delete(needed, name)
+		} else {
+			t.Errorf("package docker-broker ships %s, which no program its packaging script builds needs", name)
+		}
+	}
+	for _, name := range sortedKeys(needed) {
+		t.Errorf("package docker-broker lacks %s, which %s needs", name, strings.Join(needed[name], " and "))
+	}
+}
+
+// packagingSources maps each source file that packages/docker-broker/packaging compiles, as a
+// path in the package (the release's src/ is the module's src/), to the programs that need it:
+// the main module's files of every package the programs it builds (./src/cmd/...) import, as
+// go build sees them on a compilation VM (linux/amd64, CGO_ENABLED=0 as the script sets).
+func packagingSources(t *testing.T) map[string][]string {
+	t.Helper()
+	root := repoRoot(t)
+	script, err := os.ReadFile(filepath.Join(root, "packages", "docker-broker", "packaging"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	commands := slices.Compact(slices.Sorted(slices.Values(regexp.MustCompile(`\./src/cmd/[\w-]+`).FindAllString(string(script), -1))))
+	if len(commands) == 0 {
+		t.Fatal("packages/docker-broker/packaging builds no ./src/cmd/... program")
+	}
+	needed := map[string][]string{}
+	for _, command := range commands {
+		cmd := exec.Command("go", "list", "-deps", "-json=Dir,Module,GoFiles,CgoFiles,CFiles,HFiles,SFiles,SysoFiles,EmbedFiles", command)
+		cmd.Dir = root
+		cmd.Env = append(os.Environ(), "GOOS=linux", "GOARCH=amd64", "CGO_ENABLED=0")
+		out, err := cmd.Output()
+		if err != nil {
+			t.Fatalf("go list -deps %s: %v", command, err)
+		}
+		dec := json.NewDecoder(bytes.NewReader(out))
+		for dec.More() {
+			var pkg struct {
+				Dir                                                              string
+				Module                                                           *struct{ Main bool }
+				GoFiles, CgoFiles, CFiles, HFiles, SFiles, SysoFiles, EmbedFiles []string
+			}
+			if err := dec.Decode(&pkg); err != nil {
+				t.Fatal(err)
+			}
+			if pkg.Module == nil || !pkg.Module.Main {
+				continue // the standard library, or a module from the module cache blob
+			}
+			dir, err := filepath.Rel(filepath.Join(root, "src"), pkg.Dir)
+			if err != nil || strings.HasPrefix(dir, "..") {
+				t.Fatalf("package in %s lies outside src/, which is all the release carries of the module", pkg.Dir)
+			}
+			for _, files := range [][]string{pkg.GoFiles, pkg.CgoFiles, pkg.CFiles, pkg.HFiles, pkg.SFiles, pkg.SysoFiles, pkg.EmbedFiles} {
+				for _, f := range files {
+					name := filepath.ToSlash(filepath.Join(dir, f))
+					needed[name] = append(needed[name], filepath.Base(command))
+				}
+			}
+		}
+	}
+	return needed
 }
 
 type archived struct {

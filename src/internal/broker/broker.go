@@ -33,6 +33,8 @@ type Engine interface {
 	ListContainers(ctx context.Context, labels map[string]string) ([]dockerengine.Container, error)
 	Exec(ctx context.Context, id string, cmd []string) (int, error)
 	ReadFile(ctx context.Context, id, path string) ([]byte, error)
+	ContainerLogs(ctx context.Context, id string, lines int) ([]byte, error)
+	ContainerEvents(ctx context.Context, labels map[string]string, handle func(dockerengine.ContainerEvent)) error
 }
 
 // Store is what the broker keeps on disk (see package store).
@@ -84,6 +86,9 @@ type Config struct {
 	TombstoneWindow time.Duration
 	// FetchImages pulls every plan's image in the background at start.
 	FetchImages bool
+	// HousekeepingInterval is how often the broker removes what failed provisions left and
+	// purges tombstones and retained data; default one minute.
+	HousekeepingInterval time.Duration
 }
 
 // Broker implements the OSB operations (osbapi.Broker).
@@ -98,11 +103,14 @@ type Broker struct {
 	// written under it.
 	mu      sync.Mutex
 	running map[string]*operation // instance id → the operation working on it
-	wg      sync.WaitGroup        // every operation goroutine
+	wg      sync.WaitGroup        // every operation goroutine, and the image fetch
+	// daemons are the goroutines that run until Shutdown: housekeeping, the event follower.
+	daemons sync.WaitGroup
 
 	catalogJSON json.RawMessage
 
-	// background is the context of work that is no request's: image fetching. Shutdown ends it.
+	// background is the context of work that is no request's: image fetching, housekeeping,
+	// following the engine's events. Shutdown ends it.
 	background     context.Context
 	stopBackground context.CancelFunc
 
@@ -130,7 +138,7 @@ func New(cfg Config, engine Engine, st Store, log *slog.Logger) (*Broker, error)
 // SetClock replaces the clock (tests).
 func (b *Broker) SetClock(c Clock) { b.clock = c }
 
-// Wait waits for every running operation to end.
+// Wait waits for every running operation (and the image fetch) to end.
 func (b *Broker) Wait() { b.wg.Wait() }
 
 // Shutdown cancels every running operation and waits for them. Their records stay "in
@@ -143,6 +151,7 @@ func (b *Broker) Shutdown() {
 	}
 	b.mu.Unlock()
 	b.wg.Wait()
+	b.daemons.Wait()
 }
 
 // Catalog is GET /v2/catalog.

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/url"
@@ -24,6 +25,7 @@ import (
 	"github.com/cloudfoundry-community/docker-broker/src/internal/dockerengine"
 	"github.com/cloudfoundry-community/docker-broker/src/internal/osbapi"
 	"github.com/cloudfoundry-community/docker-broker/src/internal/store"
+	"github.com/cloudfoundry-community/docker-broker/src/internal/testenv"
 )
 
 // The services of testdata/services.json.
@@ -72,9 +74,12 @@ type env struct {
 	clock  *fakeClock
 	cfg    Config
 	b      *Broker
+	logs   *testenv.LogBuffer // what every broker of the env logged
 }
 
-// loadCatalog parses testdata/services.json, with health checks that poll fast.
+// loadCatalog parses testdata/services.json, with health checks that poll fast and are
+// commands the fake engine's exec answers (it has no network to connect to); a test of the
+// connecting checks clears the command.
 func loadCatalog(t *testing.T) *catalog.Catalog {
 	t.Helper()
 	raw, err := os.ReadFile("testdata/services.json")
@@ -90,6 +95,10 @@ func loadCatalog(t *testing.T) *catalog.Catalog {
 			hc := &cat.Services[i].Plans[j].HealthCheck
 			hc.Interval = config.Duration(5 * time.Millisecond)
 			hc.Timeout = config.Duration(5 * time.Second)
+			hc.Hold = config.Duration(20 * time.Millisecond)
+			if len(hc.Command) == 0 && hc.TCPPort == "" {
+				hc.Command = []string{"true"}
+			}
 		}
 	}
 	return cat
@@ -143,7 +152,7 @@ func buildEnv(t *testing.T, configure func(*Config, *fakeEngine)) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := &env{t: t, engine: engine, store: st, clock: &fakeClock{now: time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)}, cfg: cfg}
+	e := &env{t: t, engine: engine, store: st, clock: &fakeClock{now: time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)}, cfg: cfg, logs: &testenv.LogBuffer{}}
 	e.b = e.newBroker()
 	t.Cleanup(func() {
 		e.b.Shutdown()
@@ -153,7 +162,7 @@ func buildEnv(t *testing.T, configure func(*Config, *fakeEngine)) *env {
 }
 
 func (e *env) newBroker() *Broker {
-	b, err := New(e.cfg, e.engine, e.store, nil)
+	b, err := New(e.cfg, e.engine, e.store, slog.New(slog.NewJSONHandler(e.logs, nil)))
 	if err != nil {
 		e.t.Fatal(err)
 	}
@@ -645,7 +654,7 @@ func TestSyncProvisionFailureLeavesNoRecord(t *testing.T) {
 	if err == nil {
 		t.Fatal("a failed synchronous provision answered success")
 	}
-	if !strings.Contains(err.Error(), "exited with status 1") {
+	if !strings.Contains(err.Error(), "exit code 1") {
 		t.Errorf("error %v does not tell why", err)
 	}
 	e.noRecord("bad")
@@ -674,8 +683,12 @@ func TestMissingImagePullFails(t *testing.T) {
 	}
 	e.b.Wait()
 	lo := e.lastOp("pg")
-	if lo.State != store.Failed || !strings.Contains(lo.Description, imgPg) || !strings.Contains(lo.Description, "pull access denied") {
-		t.Errorf("last operation %+v, want failed naming %s and the pull's error", lo, imgPg)
+	if lo.State != store.Failed || !strings.Contains(lo.Description, imgPg) || !strings.Contains(lo.Description, "ask the operator") {
+		t.Errorf("last operation %+v, want failed naming %s and whom to ask", lo, imgPg)
+	}
+	// The engine's own words are the operator's, in the log.
+	if strings.Contains(lo.Description, "pull access denied") || !strings.Contains(e.logs.String(), "pull access denied") {
+		t.Errorf("the pull's error is in the description %q or missing from the log:\n%s", lo.Description, e.logs)
 	}
 	if e.engine.pullCount(imgPg) != 1 {
 		t.Errorf("%d pulls of %s, want 1", e.engine.pullCount(imgPg), imgPg)
@@ -710,7 +723,7 @@ func TestContainerExitsBeforeHealthy(t *testing.T) {
 	}
 	e.b.Wait()
 	lo := e.lastOp("crash")
-	if lo.State != store.Failed || !strings.Contains(lo.Description, "exited with status 3") {
+	if lo.State != store.Failed || !strings.Contains(lo.Description, "exit code 3") {
 		t.Errorf("last operation %+v, want failed with the exit status", lo)
 	}
 	e.noContainer("crash")
@@ -761,6 +774,7 @@ func TestHealthCheckProbesTheCredentialPortInItsProtocol(t *testing.T) {
 		engine.addImage(imgPg, port) // postgres "listens" on the listener's port
 		engine.ipAddress = "127.0.0.1"
 		hc := &plan(c.Catalog, planPg).HealthCheck
+		hc.Command = nil
 		hc.Timeout = config.Duration(300 * time.Millisecond)
 		hc.Interval = config.Duration(10 * time.Millisecond)
 	})
@@ -794,7 +808,7 @@ func TestHealthCheckProbesTheCredentialPortInItsProtocol(t *testing.T) {
 	}
 	e.b.Wait()
 	lo := e.lastOp("down")
-	if lo.State != store.Failed || !strings.Contains(lo.Description, "did not become healthy") || !strings.Contains(lo.Description, "nothing accepts connections") {
+	if lo.State != store.Failed || !strings.Contains(lo.Description, "did not become ready") || !strings.Contains(lo.Description, "nothing accepts connections") {
 		t.Errorf("without a listener: %+v, want failed saying nothing listens", lo)
 	}
 	e.noContainer("down")
@@ -819,8 +833,9 @@ func TestHealthCheckCommand(t *testing.T) {
 		return 1, nil
 	}
 	e.mustProvision("ok", svcRedis, planFree, "")
-	if calls != 3 || !slices.Equal(e.engine.execCmds[0], []string{"redis-cli", "ping"}) {
-		t.Errorf("%d execs %q, want 3 of redis-cli ping", calls, e.engine.execCmds)
+	// Ready once the check passes, and keeps passing for the hold period.
+	if calls < healthyAfter+1 || !slices.Equal(e.engine.execCmds[0], []string{"redis-cli", "ping"}) {
+		t.Errorf("%d execs %q, want more than %d of redis-cli ping", calls, e.engine.execCmds, healthyAfter)
 	}
 	healthyAfter = 1 << 30
 	if _, err := e.provision(provisionReq("never", svcRedis, planFree, true)); err != nil {
@@ -1025,8 +1040,13 @@ func TestUpdateFailureRestoresPreviousContainer(t *testing.T) {
 	}
 	e.b.Wait()
 	lo := e.lastOp("i1")
-	if lo.State != store.Failed || lo.InstanceUsable == nil || !*lo.InstanceUsable || lo.UpdateRepeatable == nil || !*lo.UpdateRepeatable || !strings.Contains(lo.Description, "out of memory") {
+	if lo.State != store.Failed || lo.InstanceUsable == nil || !*lo.InstanceUsable || lo.UpdateRepeatable == nil || !*lo.UpdateRepeatable {
 		t.Errorf("last operation %+v, want failed, instance usable, update repeatable", lo)
+	}
+	// The engine's message is for the operator: the description says where to find it.
+	op := e.instance("i1").Operation.ID
+	if strings.Contains(lo.Description, "out of memory") || !strings.Contains(lo.Description, op) || !strings.Contains(e.logs.String(), "out of memory") {
+		t.Errorf("description %q quotes the engine or does not name operation %s; log:\n%s", lo.Description, op, e.logs)
 	}
 	c := e.container("i1")
 	if v, _ := envOf(c, "REDIS_MAXMEMORY"); v != "64mb" || !c.Running {
@@ -1068,9 +1088,11 @@ func TestUpdateInterruptedThenFailedRestoresOldPlan(t *testing.T) {
 	}
 	e.b.Shutdown()
 
+	// The resumed update adopts the container the interrupted attempt created, and fails to
+	// start it.
 	e.engine.startGate, e.engine.startEntered = nil, nil
-	e.engine.createFunc = func(_ context.Context, spec dockerengine.ContainerSpec) error {
-		if spec.Image == imgTiny {
+	e.engine.startFunc = func(_ context.Context, c *fakeContainer) error {
+		if c.Image == imgTiny {
 			return errors.New("image is corrupt")
 		}
 		return nil
@@ -1512,6 +1534,7 @@ func TestRetentionMovesAndPurges(t *testing.T) {
 	e := newEnv(t, func(c *Config, _ *fakeEngine) {
 		retained = filepath.Join(filepath.Dir(c.DataDir), "retained")
 		c.RetentionDir, c.Retention = retained, 24*time.Hour
+		c.HousekeepingInterval = time.Millisecond
 	})
 	e.mustProvision("i1", svcRedis, planFree, "")
 	if err := os.WriteFile(filepath.Join(e.cfg.DataDir, "cf-i1", "data", "dump.rdb"), []byte("data"), 0o600); err != nil {
@@ -1533,16 +1556,17 @@ func TestRetentionMovesAndPurges(t *testing.T) {
 		t.Fatal(err)
 	}
 
+	// Housekeeping purges while the broker runs, not only at its start.
 	e.clock.Advance(23 * time.Hour)
-	e.restart()
+	time.Sleep(20 * e.cfg.HousekeepingInterval)
 	if _, err := os.Stat(kept); err != nil {
 		t.Errorf("retained data purged before the retention period ended: %v", err)
 	}
 	e.clock.Advance(2 * time.Hour)
-	e.restart()
-	if _, err := os.Stat(kept); !os.IsNotExist(err) {
-		t.Errorf("retained data not purged after the retention period: %v", err)
-	}
+	waitFor(t, func() bool {
+		_, err := os.Stat(kept)
+		return os.IsNotExist(err)
+	})
 	if _, err := os.Stat(unrelated); err != nil {
 		t.Errorf("a file of another name was purged: %v", err)
 	}

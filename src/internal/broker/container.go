@@ -2,6 +2,8 @@ package broker
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"maps"
@@ -19,6 +21,9 @@ const (
 	LabelInstanceID = "docker-broker.instance_id"
 	LabelServiceID  = "docker-broker.service_id"
 	LabelPlanID     = "docker-broker.plan_id"
+	// LabelSpec is a digest of everything the container was created from, so that the broker
+	// knows an existing container to be the one it would create.
+	LabelSpec = "docker-broker.spec"
 )
 
 // containerName is the instance's container name, as the original broker named it.
@@ -26,8 +31,9 @@ func containerName(instanceID string) string { return "cf-" + instanceID }
 
 // runContainer (re)creates the instance's container from plan and waits until it is healthy:
 // the image is made available, host ports allocated (or reused), directories prepared, any
-// previous container of the instance replaced. It is the one path from a record to a running
-// container, shared by provision, update and reconciliation.
+// previous container of the instance replaced — or adopted, when it is already the container
+// the plan asks for (an attempt interrupted by a broker restart made it). It is the one path
+// from a record to a running container, shared by provision, update and reconciliation.
 func (b *Broker) runContainer(ctx context.Context, inst *store.Instance, service catalog.Service, plan catalog.Plan) error {
 	img, err := b.ensureImage(ctx, plan.Container.ImageRef())
 	if err != nil {
@@ -44,13 +50,10 @@ func (b *Broker) runContainer(ctx context.Context, inst *store.Instance, service
 	if err != nil {
 		return err
 	}
-	if err := b.removeContainer(ctx, inst.ID); err != nil {
-		return err
-	}
 	if err := b.createVolumes(inst.ID, plan.Container.PersistentVolumes); err != nil {
 		return err
 	}
-	id, err := b.engine.CreateContainer(ctx, spec)
+	id, running, err := b.adoptOrCreate(ctx, spec)
 	if err != nil {
 		return err
 	}
@@ -61,11 +64,34 @@ func (b *Broker) runContainer(ctx context.Context, inst *store.Instance, service
 	if err := b.chownVolumes(ctx, id, inst.ID, plan.Container.PersistentVolumes, user); err != nil {
 		return err
 	}
-	if err := b.engine.StartContainer(ctx, id); err != nil {
-		return err
+	if !running {
+		if err := b.engine.StartContainer(ctx, id); err != nil {
+			return err
+		}
+		b.log.Info("container started", "instance_id", inst.ID, "container", spec.Name, "image", spec.Image, "operation", inst.Operation.ID)
 	}
-	b.log.Info("container started", "instance_id", inst.ID, "container", spec.Name, "image", spec.Image, "operation", inst.Operation.ID)
 	return b.waitHealthy(ctx, id, *inst, plan)
+}
+
+// adoptOrCreate returns the container of spec: the existing one of its name when it was made
+// from the same spec, else a new one in place of whatever had the name. Adopting matters after
+// a broker restart: the interrupted attempt's container holds the instance's host ports, and
+// removing it only to create its twin races the engine's release of those ports.
+func (b *Broker) adoptOrCreate(ctx context.Context, spec dockerengine.ContainerSpec) (id string, running bool, err error) {
+	existing, err := b.engine.InspectContainer(ctx, spec.Name)
+	switch {
+	case err == nil && existing.Labels[LabelSpec] == spec.Labels[LabelSpec] && existing.State != "dead":
+		b.log.Info("adopting the container an earlier attempt created", "container", spec.Name, "state", existing.State)
+		return existing.ID, existing.Running, nil
+	case err == nil:
+		if err := b.removeContainer(ctx, spec.Name); err != nil {
+			return "", false, err
+		}
+	case !dockerengine.IsNotFound(err):
+		return "", false, err
+	}
+	id, err = b.engine.CreateContainer(ctx, spec)
+	return id, false, err
 }
 
 // containerSpec is the container of inst as plan describes it.
@@ -119,6 +145,12 @@ func (b *Broker) containerSpec(inst store.Instance, service catalog.Service, pla
 	for _, vol := range c.PersistentVolumes {
 		spec.Binds = append(spec.Binds, b.volumeDir(inst.ID, vol)+":"+vol)
 	}
+	digest, err := json.Marshal(spec) // deterministic: struct fields in order, map keys sorted
+	if err != nil {
+		return dockerengine.ContainerSpec{}, err
+	}
+	sum := sha256.Sum256(digest)
+	spec.Labels[LabelSpec] = hex.EncodeToString(sum[:16])
 	return spec, nil
 }
 
@@ -145,9 +177,8 @@ func parameterEnv(raw json.RawMessage) ([]string, error) {
 	return env, nil
 }
 
-// removeContainer stops and removes the instance's container, if there is one.
-func (b *Broker) removeContainer(ctx context.Context, instanceID string) error {
-	name := containerName(instanceID)
+// removeContainer stops and removes the container of that name, if there is one.
+func (b *Broker) removeContainer(ctx context.Context, name string) error {
 	if err := b.engine.StopContainer(ctx, name, b.cfg.StopGrace); err != nil {
 		if dockerengine.IsNotFound(err) {
 			return nil
@@ -168,7 +199,7 @@ func (b *Broker) ensureImage(ctx context.Context, ref string) (dockerengine.Imag
 	}
 	b.log.Info("pulling image for a provision", "image", ref)
 	if err := b.engine.PullImage(ctx, ref, nil); err != nil {
-		return dockerengine.Image{}, fmt.Errorf("image %s is not on this host and could not be pulled (%v); the operator can load it or fix the plan's image", ref, err)
+		return dockerengine.Image{}, forUser(err, "the service's image %s is not on the service host and could not be pulled: ask the operator to load it or to fix the plan's image", ref)
 	}
 	return b.engine.InspectImage(ctx, ref)
 }

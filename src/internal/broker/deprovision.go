@@ -10,53 +10,58 @@ import (
 // Deprovision is DELETE /v2/service_instances/:id: remove the container and the data. It
 // always succeeds on a half-created instance, and halts a provision still running.
 func (b *Broker) Deprovision(ctx context.Context, req osbapi.DeprovisionRequest) (osbapi.OperationResponse, error) {
+	op, resp, err := b.admitDeprovision(ctx, req)
+	if err != nil || op == nil || req.AcceptsIncomplete {
+		return resp, err
+	}
+	// Deleting is bounded by the stop grace period; a synchronous caller waits for it.
+	<-op.done
+	return osbapi.OperationResponse{}, op.err
+}
+
+// admitDeprovision starts the deprovision of an instance. It returns no operation when there
+// is nothing new to wait for: the instance is being deprovisioned already.
+func (b *Broker) admitDeprovision(ctx context.Context, req osbapi.DeprovisionRequest) (*operation, osbapi.OperationResponse, error) {
 	b.mu.Lock()
-	inst, found, err := b.store.Instance(req.InstanceID)
-	if err != nil {
-		b.mu.Unlock()
-		return osbapi.OperationResponse{}, err
-	}
-	if !found {
-		b.mu.Unlock()
-		return osbapi.OperationResponse{}, osbapi.Gone("instance %s does not exist", req.InstanceID)
-	}
-	if op := inst.Operation; op.InProgress() {
-		switch op.Kind {
-		case store.Deprovision:
-			b.mu.Unlock()
-			if !req.AcceptsIncomplete {
-				return osbapi.OperationResponse{}, osbapi.Unprocessable(osbapi.CodeAsyncRequired, "instance %s is being deprovisioned; poll it with accepts_incomplete=true", req.InstanceID)
-			}
-			return osbapi.OperationResponse{Async: true, Operation: op.ID}, nil
-		case store.Update:
-			b.mu.Unlock()
-			return osbapi.OperationResponse{}, osbapi.Unprocessable(osbapi.CodeConcurrencyError, "instance %s is being updated; delete it when the update has finished", req.InstanceID)
+	defer b.mu.Unlock()
+	// The record is read again after every wait: another DELETE may have started the
+	// deprovision while this one waited for the work on the instance to stop.
+	for {
+		inst, found, err := b.store.Instance(req.InstanceID)
+		if err != nil {
+			return nil, osbapi.OperationResponse{}, err
 		}
-		// A provision in flight: stop it, then delete what it made.
+		if !found {
+			return nil, osbapi.OperationResponse{}, osbapi.Gone("instance %s does not exist", req.InstanceID)
+		}
+		if op := inst.Operation; op.InProgress() && op.Kind == store.Deprovision {
+			if !req.AcceptsIncomplete {
+				return nil, osbapi.OperationResponse{}, osbapi.Unprocessable(osbapi.CodeAsyncRequired, "instance %s is being deprovisioned; poll it with accepts_incomplete=true", req.InstanceID)
+			}
+			return nil, osbapi.OperationResponse{Async: true, Operation: op.ID}, nil
+		}
+		if op := inst.Operation; op.InProgress() && op.Kind == store.Update {
+			return nil, osbapi.OperationResponse{}, osbapi.Unprocessable(osbapi.CodeConcurrencyError, "instance %s is being updated; delete it when the update has finished", req.InstanceID)
+		}
+		// A provision in flight, or the clean-up of a failed one: stop it, then delete what
+		// it made.
 		if running := b.running[req.InstanceID]; running != nil {
 			running.cancel(errHalted)
 			b.mu.Unlock()
 			<-running.done
 			b.mu.Lock()
+			continue
 		}
+		inst.Operation = store.Operation{ID: newOperationID(store.Deprovision), Kind: store.Deprovision, State: store.InProgress, StartedAt: b.clock.Now(), Attempts: 1}
+		if err := b.store.PutInstance(inst); err != nil {
+			return nil, osbapi.OperationResponse{}, err
+		}
+		b.log.Info("deprovisioning", append([]any{"instance_id", inst.ID, "operation", inst.Operation.ID}, osbapi.RequestAttrs(ctx)...)...)
+		op := b.startLocked(inst.ID, inst.Operation, func(ctx context.Context) error {
+			return b.deprovisionWork(ctx, inst.ID)
+		})
+		return op, osbapi.OperationResponse{Async: true, Operation: op.id}, nil
 	}
-	inst.Operation = store.Operation{ID: newOperationID(store.Deprovision), Kind: store.Deprovision, State: store.InProgress, StartedAt: b.clock.Now(), Attempts: 1}
-	if err := b.store.PutInstance(inst); err != nil {
-		b.mu.Unlock()
-		return osbapi.OperationResponse{}, err
-	}
-	b.log.Info("deprovisioning", append([]any{"instance_id", inst.ID, "operation", inst.Operation.ID}, osbapi.RequestAttrs(ctx)...)...)
-	op := b.startLocked(inst.ID, inst.Operation, func(ctx context.Context) error {
-		return b.deprovisionWork(ctx, inst.ID)
-	})
-	b.mu.Unlock()
-
-	if req.AcceptsIncomplete {
-		return osbapi.OperationResponse{Async: true, Operation: op.id}, nil
-	}
-	// Deleting is bounded by the stop grace period; a synchronous caller waits for it.
-	<-op.done
-	return osbapi.OperationResponse{}, op.err
 }
 
 // deprovisionWork removes the container, then the data (or retains it), then the record,
@@ -66,7 +71,7 @@ func (b *Broker) deprovisionWork(ctx context.Context, instanceID string) error {
 	if err != nil || !found {
 		return err
 	}
-	err = b.removeContainer(ctx, instanceID)
+	err = b.removeContainer(ctx, containerName(instanceID))
 	if err == nil {
 		err = b.removeVolumes(instanceID)
 	}
@@ -77,7 +82,7 @@ func (b *Broker) deprovisionWork(ctx context.Context, instanceID string) error {
 		b.log.Error("deprovision failed", "instance_id", instanceID, "operation", inst.Operation.ID, "error", err.Error())
 		usable := false
 		inst.Operation.InstanceUsable = &usable
-		if ferr := b.finish(&inst, store.Failed, err.Error()); ferr != nil {
+		if ferr := b.finish(&inst, store.Failed, describe(ctx, inst.Operation, err)); ferr != nil {
 			return ferr
 		}
 		return err

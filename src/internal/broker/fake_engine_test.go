@@ -41,8 +41,13 @@ type fakeEngine struct {
 	createFunc       func(ctx context.Context, spec dockerengine.ContainerSpec) error // before creating
 	startFunc        func(ctx context.Context, c *fakeContainer) error                // before starting
 	stopFunc         func(ctx context.Context, c *fakeContainer) error                // before stopping
+	removeFunc       func(ctx context.Context, id string) error                       // before removing
+	afterInspect     func(c *fakeContainer)                                           // after inspecting, under mu
 	afterStart       func(c *fakeContainer)                                           // after starting, under mu
 	execFunc         func(ctx context.Context, id string, cmd []string) (int, error)
+	// logs is the output of every container; events, when set, feeds ContainerEvents.
+	logs   []byte
+	events chan dockerengine.ContainerEvent
 	// startGate, when set, blocks StartContainer until it is closed (or the context ends).
 	startGate chan struct{}
 	// startEntered, when set, receives the id of every StartContainer call as it begins.
@@ -245,6 +250,11 @@ func (e *fakeEngine) RemoveContainer(ctx context.Context, id string) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
+	if e.removeFunc != nil {
+		if err := e.removeFunc(ctx, id); err != nil {
+			return err
+		}
+	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	c := e.lookupLocked(id)
@@ -267,6 +277,9 @@ func (e *fakeEngine) InspectContainer(ctx context.Context, idOrName string) (doc
 		return dockerengine.Container{}, notFound("inspecting container " + idOrName)
 	}
 	out := c.Container
+	if e.afterInspect != nil {
+		e.afterInspect(c) // the next inspect sees what happened in between
+	}
 	out.Labels = maps.Clone(c.Labels)
 	out.Ports = slices.Clone(c.Ports)
 	if c.Running {
@@ -327,6 +340,31 @@ func (e *fakeEngine) ReadFile(ctx context.Context, id, path string) ([]byte, err
 		return nil, notFound("reading " + path + " from container " + id)
 	}
 	return slices.Clone(e.passwd), nil
+}
+
+func (e *fakeEngine) ContainerLogs(ctx context.Context, id string, _ int) ([]byte, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.lookupLocked(id) == nil {
+		return nil, notFound("reading the log of container " + id)
+	}
+	return slices.Clone(e.logs), nil
+}
+
+// ContainerEvents hands on the events of e.events until ctx ends; without e.events it has
+// none to give.
+func (e *fakeEngine) ContainerEvents(ctx context.Context, _ map[string]string, handle func(dockerengine.ContainerEvent)) error {
+	for {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case ev := <-e.events:
+			handle(ev)
+		}
+	}
 }
 
 // Helpers for assertions.

@@ -4,11 +4,13 @@ import (
 	"bytes"
 	"context"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"io"
 	"net"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/cloudfoundry-community/docker-broker/src/internal/catalog"
@@ -49,36 +51,119 @@ func healthCheck(plan catalog.Plan, inst store.Instance) check {
 	return c
 }
 
-// waitHealthy waits until the container runs and passes the plan's health check.
+// crashRestarts is how often a container may restart while the broker waits for it before it
+// counts as crash-looping: the engine restarts it, but a service that crashes at start does so
+// again.
+const crashRestarts = 2
+
+// waitHealthy waits until the container runs and passes the plan's health check for the plan's
+// hold period without a restart in between: ready means that the service accepts clients, not
+// that it did once. A container that stops or keeps restarting fails the wait with a message
+// for the platform's user that says why (exit code, a full disk, its last log line).
 func (b *Broker) waitHealthy(ctx context.Context, id string, inst store.Instance, plan catalog.Plan) error {
 	check := healthCheck(plan, inst)
-	timeout, interval := plan.HealthCheck.Timeout.D(), plan.HealthCheck.Interval.D()
+	hc := plan.HealthCheck
 	started := time.Now()
 	var last error
+	var passing dockerengine.Container // the container as it was when the check began to pass
+	var passingSince time.Time         // zero while the check does not pass
+	baseline := -1                     // the restart count when the wait began
 	for {
 		c, err := b.engine.InspectContainer(ctx, id)
 		if err != nil {
 			return err
 		}
+		if baseline < 0 {
+			baseline = c.RestartCount
+		}
+		restarts := c.RestartCount - baseline
 		switch {
 		case c.State == "exited" || c.State == "dead":
-			return fmt.Errorf("container %s exited with status %d before it became healthy", c.Name, c.ExitCode)
-		case c.RestartCount >= 3:
-			return fmt.Errorf("container %s keeps crashing (restarted %d times) before it became healthy", c.Name, c.RestartCount)
-		case c.Running:
-			if last = b.healthy(ctx, c, check); last == nil {
+			return b.crashed(ctx, c, inst, fmt.Sprintf("its container stopped with exit code %d", c.ExitCode))
+		case restarts >= crashRestarts:
+			return b.crashed(ctx, c, inst, fmt.Sprintf("its container keeps crashing (exit code %d, restarted %d times)", c.ExitCode, restarts))
+		case c.State == "restarting" || !c.Running:
+			last, passingSince = fmt.Errorf("its container is %s", c.State), time.Time{}
+		default:
+			last = b.healthy(ctx, c, check)
+			switch {
+			case last != nil:
+				passingSince = time.Time{}
+			case passingSince.IsZero() || c.Pid != passing.Pid || c.RestartCount != passing.RestartCount:
+				passing, passingSince = c, time.Now()
+			}
+			if last == nil && time.Since(passingSince) >= hc.Hold.D() {
 				return nil
 			}
 		}
-		if time.Since(started) > timeout {
-			return fmt.Errorf("container %s did not become healthy within %s: %v", c.Name, timeout, last)
+		if time.Since(started) > hc.Timeout.D() {
+			if last == nil {
+				last = fmt.Errorf("its health check passed for less than %s at a time", hc.Hold.D())
+			}
+			return forUser(nil, "the service did not become ready within %s: %v; the operator finds its log in the broker's", hc.Timeout.D(), last)
 		}
 		select {
 		case <-ctx.Done():
 			return context.Cause(ctx)
-		case <-time.After(pollWait(time.Since(started), interval)):
+		case <-time.After(pollWait(time.Since(started), hc.Interval.D())):
 		}
 	}
+}
+
+// logTail is how many of a crashed container's last log lines the broker reads to tell why.
+const logTail = 20
+
+// crashed is the failure of a container that stopped or crash-loops before it became ready:
+// what happened, whether the data disk is full, and the service's last log line with every
+// secret of the instance redacted. The whole tail goes to the operator's log, redacted too.
+func (b *Broker) crashed(ctx context.Context, c dockerengine.Container, inst store.Instance, what string) error {
+	logs, err := b.engine.ContainerLogs(ctx, c.ID, logTail)
+	if err != nil {
+		b.log.Warn("the log of a crashed container could not be read", "container", c.Name, "error", err.Error())
+	}
+	tail := redact(string(logs), inst.Credentials.Password, inst.Credentials.Username)
+	b.log.Error("container crashed before it became ready", "instance_id", inst.ID, "container", c.Name, "state", c.State, "exit_code", c.ExitCode, "restarts", c.RestartCount, "log_tail", tail)
+	message := "the service did not start: " + what
+	if diskFull(tail, b.cfg.DataDir) {
+		message += "; the service host's data disk is full: ask the operator to free or grow it"
+	}
+	if line := lastLine(tail); line != "" {
+		message += "; its last log line: " + line
+	}
+	return forUser(nil, "%s", message)
+}
+
+// redact replaces every secret in text.
+func redact(text string, secrets ...string) string {
+	for _, s := range secrets {
+		if len(s) >= 4 { // shorter values (a fixed "pg" username) would blank out ordinary words
+			text = strings.ReplaceAll(text, s, "[redacted]")
+		}
+	}
+	return text
+}
+
+// lastLine is the last non-blank line of text, cut to a length a description can carry.
+func lastLine(text string) string {
+	lines := strings.Split(strings.TrimRight(text, "\n\r\t "), "\n")
+	line := strings.TrimSpace(lines[len(lines)-1])
+	if len(line) > 300 {
+		line = line[:300] + "..."
+	}
+	return line
+}
+
+// diskFull says whether a crash was for want of disk space: the service said so, or the data
+// directory's file system has (almost) nothing left.
+func diskFull(logs, dataDir string) bool {
+	if strings.Contains(strings.ToLower(logs), "no space left on device") {
+		return true
+	}
+	var fs syscall.Statfs_t
+	if syscall.Statfs(dataDir, &fs) != nil || fs.Blocks == 0 {
+		return false
+	}
+	return fs.Bavail*100 < fs.Blocks // under 1% free
 }
 
 // pollWait is the pause before the next health check: every 20ms for the first seconds (most
@@ -106,12 +191,16 @@ func (b *Broker) healthy(ctx context.Context, c dockerengine.Container, check ch
 		return nil
 	}
 	number, proto, _ := strings.Cut(check.port, "/")
-	if check.port == "" || proto != "tcp" || c.IPAddress == "" {
+	if check.port == "" || proto != "tcp" {
 		return nil // nothing to connect to: running is all there is to check
+	}
+	if c.IPAddress == "" {
+		// The engine reports a container it is restarting as running, without an address.
+		return errors.New("its container has no network address yet")
 	}
 	conn, err := net.DialTimeout("tcp", net.JoinHostPort(c.IPAddress, number), time.Second)
 	if err != nil {
-		return fmt.Errorf("nothing accepts connections on %s", check.port)
+		return fmt.Errorf("nothing accepts connections on its port %s", check.port)
 	}
 	defer conn.Close()
 	if check.probe == nil {

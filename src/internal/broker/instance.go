@@ -53,7 +53,8 @@ func validParameters(plan catalog.Plan, raw json.RawMessage, update bool) (json.
 	}
 	var params map[string]any
 	if err := json.Unmarshal(raw, &params); err != nil {
-		return nil, osbapi.BadRequest("parameters must be a JSON object")
+		// Not always a non-object: {"n":1e400} is an object whose number fits no float64.
+		return nil, osbapi.ObjectProblem("parameters", raw, err)
 	}
 	if len(params) == 0 {
 		return nil, nil

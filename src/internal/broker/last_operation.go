@@ -8,9 +8,15 @@ import (
 	"github.com/cloudfoundry-community/docker-broker/src/internal/store"
 )
 
-// pollInterval is the Retry-After the broker suggests while an operation runs: containers
-// start in seconds, and Cloud Foundry would otherwise wait its default minute.
-const pollInterval = 2 * time.Second
+// retryAfter is the Retry-After the broker suggests while an operation runs, from how long it
+// has run: half of that, between one second and maxRetryAfter. An operation that ends in a
+// fraction of a second is polled again a second later (Cloud Foundry would otherwise wait its
+// default minute), one that pulls a large image is not polled every second.
+func retryAfter(elapsed time.Duration) time.Duration {
+	return min(max(elapsed/2, time.Second), maxRetryAfter)
+}
+
+const maxRetryAfter = 15 * time.Second
 
 // LastOperation is GET /v2/service_instances/:id/last_operation. The operation token is not
 // needed to answer: an instance has one operation at a time (osb-notes §1.8).
@@ -23,7 +29,7 @@ func (b *Broker) LastOperation(_ context.Context, req osbapi.LastOperationReques
 		op := inst.Operation
 		resp := osbapi.LastOperationResponse{State: op.State, Description: op.Description, InstanceUsable: op.InstanceUsable}
 		if op.InProgress() {
-			resp.RetryAfter = pollInterval
+			resp.RetryAfter = retryAfter(b.clock.Now().Sub(op.StartedAt))
 			resp.Description = op.Kind + " in progress"
 		}
 		if op.Kind == store.Update && op.State == store.Failed {

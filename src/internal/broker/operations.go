@@ -92,12 +92,3 @@ func (b *Broker) finish(inst *store.Instance, state, description string) error {
 	}
 	return nil
 }
-
-// failure turns a work error into the description the platform sees: our own messages as
-// they are, a cancellation by timeout as such.
-func failure(ctx context.Context, err error) string {
-	if errors.Is(context.Cause(ctx), errSyncTimeout) {
-		return errSyncTimeout.Error()
-	}
-	return err.Error()
-}

@@ -48,7 +48,7 @@ func (b *Broker) allocatePorts(inst *store.Instance, containerPorts []string) er
 			break
 		}
 		if _, ok := allocated[containerPort]; !ok {
-			return fmt.Errorf("no free host port left in the range %d-%d for %s: the operator can widen the broker's port range", b.cfg.PortRange[0], b.cfg.PortRange[1], containerPort)
+			return forUser(nil, "the broker has no free host port left in its range %d-%d for the service's port %s: delete an instance, or ask the operator to widen the broker's port range", b.cfg.PortRange[0], b.cfg.PortRange[1], containerPort)
 		}
 	}
 	inst.Ports = allocated

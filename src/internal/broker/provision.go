@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"time"
 
@@ -74,10 +75,12 @@ func (b *Broker) admitProvision(ctx context.Context, req osbapi.ProvisionRequest
 			return nil, osbapi.ProvisionResponse{}, osbapi.Unprocessable(osbapi.CodeConcurrencyError, "instance %s is busy with a %s operation", req.InstanceID, op.Kind)
 		case existing.Provisioned:
 			return nil, osbapi.ProvisionResponse{AlreadyExists: true}, nil
+		case b.running[req.InstanceID] != nil:
+			return nil, osbapi.ProvisionResponse{}, osbapi.Unprocessable(osbapi.CodeConcurrencyError, "the failed provision of instance %s is still being cleaned up; try again in a minute", req.InstanceID)
 		}
 		// An identical request for an instance whose provision failed tries again, with the
 		// instance's credentials and ports.
-		inst.Credentials, inst.Ports, inst.CreatedAt = existing.Credentials, existing.Ports, existing.CreatedAt
+		inst.Credentials, inst.Ports, inst.CreatedAt, inst.Leftovers = existing.Credentials, existing.Ports, existing.CreatedAt, existing.Leftovers
 	}
 	if err := b.checkQuota(plan, ""); err != nil {
 		return nil, osbapi.ProvisionResponse{}, err
@@ -101,17 +104,32 @@ func (b *Broker) provisionWork(ctx context.Context, instanceID string) error {
 	if err != nil {
 		return err
 	}
-	err = b.runContainer(ctx, &inst, service, plan)
+	if inst.Leftovers {
+		// A retry of a provision whose clean-up is pending starts from nothing, not from the
+		// half-initialised data of the failed attempt.
+		if err = b.cleanUp(instanceID); err == nil {
+			inst.Leftovers = false
+		}
+	}
+	if err == nil {
+		err = b.runContainer(ctx, &inst, service, plan)
+	}
 	if left(ctx) {
 		return context.Cause(ctx)
 	}
 	if err != nil {
-		b.log.Error("provision failed", "instance_id", instanceID, "operation", inst.Operation.ID, "error", err.Error())
-		b.cleanUp(instanceID)
-		if ferr := b.finish(&inst, store.Failed, failure(ctx, err)); ferr != nil {
+		description := describe(ctx, inst.Operation, err)
+		b.log.Error("provision failed", "instance_id", instanceID, "operation", inst.Operation.ID, "error", err.Error(), "description", description)
+		if cerr := b.cleanUp(instanceID); cerr != nil {
+			// Housekeeping tries again until the engine answers (a dockerd that died
+			// mid-provision leaves a container that restarts with it).
+			inst.Leftovers = true
+			b.log.Error("cleaning up a failed provision failed; housekeeping tries again", "instance_id", instanceID, "error", cerr.Error())
+		}
+		if ferr := b.finish(&inst, store.Failed, description); ferr != nil {
 			return ferr
 		}
-		return osbapi.Unprocessable("", "provisioning failed: %s", failure(ctx, err))
+		return osbapi.Unprocessable("", "provisioning failed: %s", description)
 	}
 	inst.Provisioned = true
 	b.log.Info("provisioned", "instance_id", instanceID, "operation", inst.Operation.ID)
@@ -119,15 +137,16 @@ func (b *Broker) provisionWork(ctx context.Context, instanceID string) error {
 }
 
 // cleanUp removes the container and the directories of an instance whose provision failed.
-func (b *Broker) cleanUp(instanceID string) {
+func (b *Broker) cleanUp(instanceID string) error {
 	ctx, cancel := context.WithTimeout(context.Background(), b.cfg.StopGrace+time.Minute)
 	defer cancel()
-	if err := b.removeContainer(ctx, instanceID); err != nil {
-		b.log.Error("cleaning up the container of a failed provision", "instance_id", instanceID, "error", err.Error())
+	if err := b.removeContainer(ctx, containerName(instanceID)); err != nil {
+		return err
 	}
 	if err := os.RemoveAll(b.instanceDir(instanceID)); err != nil {
-		b.log.Error("cleaning up the directories of a failed provision", "instance_id", instanceID, "error", err.Error())
+		return fmt.Errorf("removing the directories of a failed provision: %w", err)
 	}
+	return nil
 }
 
 // forget drops the record of an instance whose synchronous provision failed, leaving no
@@ -136,8 +155,8 @@ func (b *Broker) forget(instanceID string) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	inst, found, err := b.store.Instance(instanceID)
-	if err != nil || !found || inst.Provisioned {
-		return
+	if err != nil || !found || inst.Provisioned || inst.Leftovers {
+		return // a record with leftovers stays until housekeeping has removed them
 	}
 	if err := b.store.DeleteInstance(instanceID, nil); err != nil {
 		b.log.Error("forgetting a failed synchronous provision", "instance_id", instanceID, "error", err.Error())

@@ -30,6 +30,9 @@ type Reconciliation struct {
 	ResumedOperations []string `json:"resumed_operations"`
 	// FailedOperations were interrupted twice and are failed, so the platform can clean up.
 	FailedOperations []string `json:"failed_operations"`
+	// CleanedUpFailedProvisions are instances whose failed provision had left a container or
+	// directories (the engine did not answer its clean-up), now removed.
+	CleanedUpFailedProvisions []string `json:"cleaned_up_failed_provisions"`
 	// Problems are what could not be reconciled.
 	Problems []string `json:"problems"`
 }
@@ -40,8 +43,8 @@ const maxResumes = 1
 // tombstoneRetention is how long tombstones are kept at all (they answer 410 after the window).
 const tombstoneRetention = 30 * 24 * time.Hour
 
-// Start reconciles the store with the engine, then starts the background work: image pulls
-// (fetch_images) and housekeeping. Serve requests only after it returns.
+// Start reconciles the store with the engine, then starts the background work: housekeeping,
+// following the engine's events and image pulls (fetch_images). Serve requests only after it returns.
 func (b *Broker) Start(ctx context.Context) error {
 	report, err := b.reconcile(ctx)
 	if err != nil {
@@ -57,11 +60,17 @@ func (b *Broker) Start(ctx context.Context) error {
 		"started_containers", strings.Join(report.StartedContainers, ","),
 		"resumed_operations", strings.Join(report.ResumedOperations, ","),
 		"failed_operations", strings.Join(report.FailedOperations, ","),
+		"cleaned_up_failed_provisions", strings.Join(report.CleanedUpFailedProvisions, ","),
 		"problems", strings.Join(report.Problems, "; "))
-	if n, err := b.store.PruneTombstones(b.clock.Now().Add(-max(tombstoneRetention, b.cfg.TombstoneWindow))); err == nil && n > 0 {
-		b.log.Info("pruned old tombstones", "count", n)
-	}
+	b.pruneTombstones()
 	b.purgeRetention()
+	for _, background := range []func(context.Context){b.housekeep, b.watchContainers} {
+		b.daemons.Add(1)
+		go func() {
+			defer b.daemons.Done()
+			background(b.background)
+		}()
+	}
 	if b.cfg.FetchImages {
 		b.wg.Add(1)
 		go func() {
@@ -84,7 +93,7 @@ func (b *Broker) reconcile(ctx context.Context) (Reconciliation, error) {
 	report := Reconciliation{
 		At: b.clock.Now(), ContainersWithoutRecord: []string{}, DirectoriesWithoutRecord: []string{},
 		RecreatedContainers: []string{}, StartedContainers: []string{}, ResumedOperations: []string{},
-		FailedOperations: []string{}, Problems: []string{},
+		FailedOperations: []string{}, CleanedUpFailedProvisions: []string{}, Problems: []string{},
 	}
 	containers, err := b.engine.ListContainers(ctx, map[string]string{LabelBroker: b.cfg.Name})
 	if err != nil {
@@ -107,6 +116,8 @@ func (b *Broker) reconcile(ctx context.Context) (Reconciliation, error) {
 		switch {
 		case inst.Operation.InProgress():
 			b.resumeOrFail(inst, &report)
+		case !inst.Provisioned && (inst.Leftovers || hasContainer || b.hasDirectory(inst.ID)):
+			b.cleanUpAtStart(inst, &report)
 		case inst.Provisioned && !hasContainer:
 			recreate = append(recreate, inst)
 		case inst.Provisioned && !c.Running:
@@ -139,7 +150,10 @@ func (b *Broker) resumeOrFail(inst store.Instance, report *Reconciliation) {
 	label := inst.ID + " (" + inst.Operation.Kind + ")"
 	if inst.Operation.Attempts > maxResumes {
 		if inst.Operation.Kind == store.Provision {
-			b.cleanUp(inst.ID)
+			if err := b.cleanUp(inst.ID); err != nil {
+				inst.Leftovers = true
+				report.Problems = append(report.Problems, label+": removing what it left: "+err.Error())
+			}
 		}
 		if err := b.finish(&inst, store.Failed, inst.Operation.Kind+" was interrupted by broker restarts and gave up"); err != nil {
 			report.Problems = append(report.Problems, label+": "+err.Error())
@@ -164,6 +178,26 @@ func (b *Broker) resumeOrFail(inst store.Instance, report *Reconciliation) {
 	}
 	b.startLocked(inst.ID, inst.Operation, func(ctx context.Context) error { return work(ctx, inst.ID) })
 	report.ResumedOperations = append(report.ResumedOperations, label)
+}
+
+// cleanUpAtStart removes what a failed provision left: a container that restarted with the
+// engine, directories its clean-up could not remove while the engine was down.
+func (b *Broker) cleanUpAtStart(inst store.Instance, report *Reconciliation) {
+	if err := b.cleanUp(inst.ID); err != nil {
+		report.Problems = append(report.Problems, inst.ID+": removing what its failed provision left: "+err.Error())
+		if !inst.Leftovers {
+			inst.Leftovers = true
+			_ = b.store.PutInstance(inst) // housekeeping tries again
+		}
+		return
+	}
+	report.CleanedUpFailedProvisions = append(report.CleanedUpFailedProvisions, inst.ID)
+	if inst.Leftovers {
+		inst.Leftovers = false
+		if err := b.store.PutInstance(inst); err != nil {
+			report.Problems = append(report.Problems, inst.ID+": "+err.Error())
+		}
+	}
 }
 
 // recreateContainers brings back the containers of provisioned instances that have none, a

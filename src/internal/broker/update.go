@@ -148,11 +148,12 @@ func (b *Broker) updateWork(ctx context.Context, instanceID string) error {
 	}
 	usable := lerr == nil
 	before.Operation.InstanceUsable = &usable
-	description := "update failed: " + failure(ctx, err)
+	description := "update failed: " + describe(ctx, before.Operation, err)
 	if usable {
 		description += "; the instance runs as before"
 	} else {
-		description += "; restoring the previous container failed too: " + lerr.Error()
+		b.log.Error("restoring the previous container failed", "instance_id", instanceID, "operation", before.Operation.ID, "error", lerr.Error())
+		description += "; restoring the previous container failed too: " + describe(restoreCtx, before.Operation, lerr)
 	}
 	if ferr := b.finish(&before, store.Failed, description); ferr != nil {
 		return ferr

@@ -4,11 +4,13 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 )
 
@@ -16,6 +18,12 @@ import (
 // original broker laid them out (so its data can be adopted in place).
 func (b *Broker) instanceDir(instanceID string) string {
 	return filepath.Join(b.cfg.DataDir, containerName(instanceID))
+}
+
+// hasDirectory says whether the instance has a directory in the data directory.
+func (b *Broker) hasDirectory(instanceID string) bool {
+	_, err := os.Stat(b.instanceDir(instanceID))
+	return err == nil
 }
 
 // volumeDir is the host directory of the container path vol ("/data" → <instance dir>/data).
@@ -28,14 +36,23 @@ func (b *Broker) volumeDir(instanceID, vol string) string {
 // to root; each volume is handed to the container's user by chownVolumes.
 func (b *Broker) createVolumes(instanceID string, vols []string) error {
 	if err := os.MkdirAll(b.instanceDir(instanceID), 0o700); err != nil {
-		return fmt.Errorf("creating the instance directory: %w", err)
+		return volumeError(fmt.Errorf("creating the instance directory: %w", err))
 	}
 	for _, vol := range vols {
 		if err := os.MkdirAll(b.volumeDir(instanceID, vol), 0o750); err != nil {
-			return fmt.Errorf("creating the directory of volume %s: %w", vol, err)
+			return volumeError(fmt.Errorf("creating the directory of volume %s: %w", vol, err))
 		}
 	}
 	return nil
+}
+
+// volumeError tells the platform's user why an instance got no data directory, without the
+// host's paths.
+func volumeError(err error) error {
+	if errors.Is(err, syscall.ENOSPC) {
+		return forUser(err, "the service host's data disk is full: ask the operator to free or grow it")
+	}
+	return forUser(err, "the service's data directory could not be created on the service host: ask the operator, who finds the reason in the broker's log")
 }
 
 // chownVolumes gives the volume directories to the user the container runs as (the ancestor
@@ -112,7 +129,7 @@ func lookupColonFile(data []byte, name string) ([]string, bool) {
 // (named <id>-<unix time>) when retention is configured.
 func (b *Broker) removeVolumes(instanceID string) error {
 	dir := b.instanceDir(instanceID)
-	if _, err := os.Stat(dir); os.IsNotExist(err) {
+	if !b.hasDirectory(instanceID) {
 		return nil
 	}
 	if b.cfg.RetentionDir == "" {

@@ -80,6 +80,10 @@ type HealthCheck struct {
 	Command  []string        // run inside the container; exit status 0 means healthy
 	Timeout  config.Duration // how long the container may take to become healthy; default 120s
 	Interval config.Duration // pause between two attempts; default 1s
+	// Hold is how long the check must keep passing, with the container neither restarted nor
+	// restarting, before the instance counts as ready; default 1s. A service that accepts a
+	// connection and then crashes (a full disk, a bad config) is not handed to an app.
+	Hold config.Duration
 }
 
 // IsBindable says whether instances of plan p (of service s) can be bound.

@@ -10,12 +10,13 @@ import (
 const (
 	defaultHealthTimeout  = config.Duration(120 * time.Second)
 	defaultHealthInterval = config.Duration(time.Second)
+	defaultHealthHold     = config.Duration(time.Second)
 )
 
 // parseHealthCheck reads a plan's `health_check`; o is nil when the plan has none, which
 // still gives the defaults.
 func parseHealthCheck(o *object) HealthCheck {
-	h := HealthCheck{Timeout: defaultHealthTimeout, Interval: defaultHealthInterval}
+	h := HealthCheck{Timeout: defaultHealthTimeout, Interval: defaultHealthInterval, Hold: defaultHealthHold}
 	if o == nil {
 		return h
 	}
@@ -29,6 +30,10 @@ func parseHealthCheck(o *object) HealthCheck {
 	}
 	h.Timeout = o.duration("timeout", h.Timeout)
 	h.Interval = o.duration("interval", h.Interval)
+	h.Hold = o.duration("hold", h.Hold)
+	if h.Hold >= h.Timeout {
+		o.r.problem(o.at("hold"), "%v is not shorter than the timeout %v", h.Hold.D(), h.Timeout.D())
+	}
 	if h.Interval > h.Timeout {
 		o.r.problem(o.at("interval"), "%v is longer than the timeout %v", h.Interval.D(), h.Timeout.D())
 	}

@@ -5,6 +5,7 @@ import (
 	"net/netip"
 
 	cerrdefs "github.com/containerd/errdefs"
+	"github.com/moby/moby/client"
 )
 
 // ContainerSpec is everything the broker decides about a container before it creates it.
@@ -66,6 +67,12 @@ var ErrNotFound = cerrdefs.ErrNotFound
 // IsNotFound reports whether err says that a container or image does not exist.
 func IsNotFound(err error) bool {
 	return cerrdefs.IsNotFound(err)
+}
+
+// IsUnavailable reports whether err says that the engine did not answer at all (dockerd is
+// down or restarting), as opposed to an answer refusing the request.
+func IsUnavailable(err error) bool {
+	return client.IsErrConnectionFailed(err)
 }
 
 // IsConflict reports whether err says that the object exists already (e.g. a container name in use).

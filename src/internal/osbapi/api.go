@@ -6,6 +6,7 @@
 package osbapi
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"crypto/subtle"
@@ -17,6 +18,8 @@ import (
 	"net/http"
 	"net/url"
 	"regexp"
+	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -62,12 +65,6 @@ func NewHandler(b Broker, admin Admin, creds Credentials, log *slog.Logger) http
 	// another endpoint's path, and an id of ".." must reach pathIDs (400), not be cleaned
 	// into a redirect. pathIDs decodes the ids.
 	r := mux.NewRouter().SkipClean(true).UseEncodedPath()
-	r.NotFoundHandler = http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
-		writeError(w, NotFound("no such endpoint"))
-	})
-	r.MethodNotAllowedHandler = http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
-		writeJSON(w, http.StatusMethodNotAllowed, errorBody{Description: "method not allowed on this endpoint"})
-	})
 	r.Use(h.logRequests, authenticate(creds))
 
 	v2 := r.PathPrefix("/v2").Subrouter()
@@ -86,7 +83,53 @@ func NewHandler(b Broker, admin Admin, creds Credentials, log *slog.Logger) http
 	v2.HandleFunc(binding+"/last_operation", h.bindingLastOperation).Methods(http.MethodGet)
 
 	r.HandleFunc("/admin/reconciliation", h.reconciliation).Methods(http.MethodGet)
+
+	// A request no route takes is answered here, after the same logging and authentication as
+	// any other (mux runs r's middlewares only for a match): 405 with Allow when its path has
+	// other methods, else 404. mux's own tell-apart is not used: in gorilla/mux 1.8.1 the routes
+	// of a subrouter carry the /v2 prefix matcher, whose match clears the method mismatch an
+	// earlier route found, so a wrong method on a /v2 path reached NotFoundHandler
+	// (gorilla/mux#751).
+	methods := routeMethods(r)
+	unrouted := h.logRequests(authenticate(creds)(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		if allowed := allowedMethods(r, methods, req); len(allowed) > 0 {
+			w.Header().Set("Allow", strings.Join(allowed, ", "))
+			writeJSON(w, http.StatusMethodNotAllowed, errorBody{Description: req.Method + " is not a method of this endpoint; it takes " + strings.Join(allowed, ", ")})
+			return
+		}
+		writeError(w, NotFound("no such endpoint"))
+	})))
+	r.NotFoundHandler = unrouted
+	r.MethodNotAllowedHandler = unrouted
 	return r
+}
+
+// routeMethods lists every method some route of r takes, sorted.
+func routeMethods(r *mux.Router) []string {
+	var methods []string
+	_ = r.Walk(func(route *mux.Route, _ *mux.Router, _ []*mux.Route) error {
+		ms, err := route.GetMethods() // an error: a route for any method (the /v2 prefix)
+		if err == nil {
+			methods = append(methods, ms...)
+		}
+		return nil
+	})
+	slices.Sort(methods)
+	return slices.Compact(methods)
+}
+
+// allowedMethods lists those of methods that r routes req's path with, sorted.
+func allowedMethods(r *mux.Router, methods []string, req *http.Request) []string {
+	var allowed []string
+	for _, m := range methods {
+		probe := req.WithContext(req.Context()) // a shallow copy, whose method may change
+		probe.Method = m
+		var match mux.RouteMatch
+		if r.Match(probe, &match) && match.MatchErr == nil {
+			allowed = append(allowed, m)
+		}
+	}
+	return allowed
 }
 
 type handler struct {
@@ -113,19 +156,6 @@ func authenticate(creds Credentials) mux.MiddlewareFunc {
 			next.ServeHTTP(w, r)
 		})
 	}
-}
-
-// requireAPIVersion answers 412 unless X-Broker-API-Version is 2.x (osb-notes §1.8: 412, any 2.x).
-func requireAPIVersion(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		v := r.Header.Get("X-Broker-API-Version")
-		major, minor, ok := strings.Cut(v, ".")
-		if v == "" || !ok || major != "2" || minor == "" || strings.Trim(minor, "0123456789") != "" {
-			writeJSON(w, http.StatusPreconditionFailed, errorBody{Description: "X-Broker-API-Version header " + quoteOrMissing(v) + ": this broker speaks OSB API 2.x (2.17), send X-Broker-API-Version: 2.17"})
-			return
-		}
-		next.ServeHTTP(w, r)
-	})
 }
 
 func quoteOrMissing(v string) string {
@@ -168,26 +198,43 @@ func (h *handler) logRequests(next http.Handler) http.Handler {
 			w.Header().Set("X-Broker-API-Request-Identity", id)
 			attrs = append(attrs, "request_identity", id)
 		}
-		if platform, identity, ok := originatingIdentity(r); ok {
-			attrs = append(attrs, "origin_platform", platform, "origin_identity", identity)
-		}
+		attrs = append(attrs, originatingIdentity(r)...)
 		rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
 		next.ServeHTTP(rec, r.WithContext(context.WithValue(r.Context(), requestAttrsKey, attrs)))
 		h.log.Info("request", append([]any{"method", r.Method, "path", r.URL.Path, "query", r.URL.RawQuery, "status", rec.status, "duration_ms", time.Since(start).Milliseconds()}, attrs...)...)
 	})
 }
 
-// originatingIdentity decodes X-Broker-API-Originating-Identity: "<platform> <base64 JSON>".
-func originatingIdentity(r *http.Request) (platform, identity string, ok bool) {
+// identityFields are the fields of each platform's originating identity (profile.md) that
+// name the user, and the only ones logged. The rest is the platform's to fill and may be
+// anything: Kubernetes sends the user's groups and "extra", whatever its authenticator put
+// there (tokens' claims, for one), and no platform promises to send only what a log may hold.
+var identityFields = map[string][]string{
+	"cloudfoundry": {"user_id"},
+	"kubernetes":   {"username", "uid"},
+}
+
+// originatingIdentity reads X-Broker-API-Originating-Identity ("<platform> <base64 JSON>") into
+// log attributes: origin_platform, and origin_<field> for each string field of identityFields
+// the identity has. Nothing else of the value reaches the log; nor does an undecodable value.
+func originatingIdentity(r *http.Request) []any {
 	platform, encoded, ok := strings.Cut(r.Header.Get("X-Broker-API-Originating-Identity"), " ")
 	if !ok {
-		return "", "", false
+		return nil
 	}
+	attrs := []any{"origin_platform", platform}
 	decoded, err := base64.StdEncoding.DecodeString(encoded)
-	if err != nil || !json.Valid(decoded) {
-		return platform, "(undecodable)", true
+	var identity map[string]json.RawMessage
+	if err != nil || json.Unmarshal(decoded, &identity) != nil {
+		return attrs
 	}
-	return platform, string(decoded), true
+	for _, field := range identityFields[platform] {
+		var value string
+		if json.Unmarshal(identity[field], &value) == nil && value != "" {
+			attrs = append(attrs, "origin_"+field, value)
+		}
+	}
+	return attrs
 }
 
 // idPattern is what instance and binding ids may look like: they become container names
@@ -245,16 +292,116 @@ func decodeBody(w http.ResponseWriter, r *http.Request, dst any) *Error {
 }
 
 // requireObject checks that an optional JSON field (parameters, context, bind_resource) is an
-// object when present.
+// object when present. What is inside is the broker's to judge.
 func requireObject(field string, raw json.RawMessage) *Error {
 	if len(raw) == 0 || string(raw) == "null" {
 		return nil
 	}
 	var obj map[string]json.RawMessage
-	if json.Unmarshal(raw, &obj) != nil {
-		return BadRequest("%s must be a JSON object", field)
+	if err := json.Unmarshal(raw, &obj); err != nil {
+		return ObjectProblem(field, raw, err)
 	}
 	return nil
+}
+
+// ObjectProblem is the 400 for raw, the value of the request's field named field, which
+// decoding as an object failed with decodeErr. It says why in the platform's terms: that the
+// value is no object, or which number in it (by its path, "parameters.a.b[2]") is out of range
+// (decoders turn JSON numbers into 64-bit floats, which end near ±1.8e308), or else what the
+// decoder said. A user who sent an object must not be told to send an object.
+func ObjectProblem(field string, raw json.RawMessage, decodeErr error) *Error {
+	trimmed := bytes.TrimLeft(raw, " \t\r\n")
+	if len(trimmed) == 0 || trimmed[0] != '{' {
+		return BadRequest("%s must be a JSON object", field)
+	}
+	if path, number, found := outOfRangeNumber(field, raw); found {
+		if len(number) > 40 {
+			number = number[:32] + "... (" + strconv.Itoa(len(number)) + " characters)"
+		}
+		return BadRequest("%s: number %s is out of range", path, number)
+	}
+	if decodeErr == nil {
+		return BadRequest("%s: not a JSON object this broker can decode", field)
+	}
+	return BadRequest("%s: %v", field, decodeErr)
+}
+
+// outOfRangeNumber finds the first number in the JSON value raw that a float64 cannot hold
+// and returns it with its path, field being the path of raw itself. It walks the tokens with
+// a stack of its own rather than recursing, so that no nesting depth is too deep for it.
+func outOfRangeNumber(field string, raw []byte) (path, number string, found bool) {
+	type level struct {
+		path  string // of the object or array
+		array bool
+		index int    // arrays: the current element's
+		key   string // objects: the current member's
+		atKey bool   // objects: the next token is a key (or the end)
+	}
+	var stack []*level
+	valuePath := func() string {
+		if len(stack) == 0 {
+			return field
+		}
+		l := stack[len(stack)-1]
+		if l.array {
+			return l.path + "[" + strconv.Itoa(l.index) + "]"
+		}
+		return l.path + memberPath(l.key)
+	}
+	valueDone := func() {
+		if len(stack) == 0 {
+			return
+		}
+		if l := stack[len(stack)-1]; l.array {
+			l.index++
+		} else {
+			l.atKey = true
+		}
+	}
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber()
+	for {
+		tok, err := dec.Token()
+		if err != nil {
+			return "", "", false
+		}
+		if n := len(stack); n > 0 && !stack[n-1].array && stack[n-1].atKey {
+			if key, ok := tok.(string); ok {
+				stack[n-1].key, stack[n-1].atKey = key, false
+				continue
+			}
+		}
+		switch t := tok.(type) {
+		case json.Delim:
+			switch t {
+			case '{':
+				stack = append(stack, &level{path: valuePath(), atKey: true})
+			case '[':
+				stack = append(stack, &level{path: valuePath(), array: true})
+			default:
+				stack = stack[:len(stack)-1]
+				valueDone()
+			}
+		case json.Number:
+			if _, err := strconv.ParseFloat(string(t), 64); err != nil {
+				return valuePath(), string(t), true
+			}
+			valueDone()
+		default:
+			valueDone()
+		}
+	}
+}
+
+// simpleKey is a member name that reads unambiguously after a dot.
+var simpleKey = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_-]*$`)
+
+// memberPath is the path step to an object's member: ".key", or ["key"] for other names.
+func memberPath(key string) string {
+	if simpleKey.MatchString(key) {
+		return "." + key
+	}
+	return "[" + strconv.Quote(key) + "]"
 }
 
 // firstProblem is the first of the request's problems, in the order the checks are listed.

@@ -28,9 +28,9 @@ func (h *handler) bind(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
+	status := http.StatusCreated
 	if resp.AlreadyExists {
-		writeJSON(w, http.StatusOK, resp)
-		return
+		status = http.StatusOK
 	}
-	writeJSON(w, http.StatusCreated, resp)
+	writeJSON(w, status, resp.forVersion(requestAPIVersion(r)))
 }

@@ -408,21 +408,74 @@ func TestEveryEndpointServesAValidRequest(t *testing.T) {
 	}
 }
 
-func TestUnknownEndpointAndWrongMethod(t *testing.T) {
+func TestUnknownEndpointIs404(t *testing.T) {
 	h := newHarness(t)
-	resp := h.do(http.MethodGet, "/v2/no_such_thing", "")
-	assertStatus(t, resp, http.StatusNotFound)
-	assertErrorBody(t, resp.Body, "")
-	// A method no endpoint has on a path: 404 or 405 are both honest answers, a 2xx or a
-	// broker call are not.
-	for _, path := range []string{"/v2/catalog", "/v2/service_instances/inst-1", "/v2/service_instances/inst-1/service_bindings/bind-1"} {
-		resp = h.do(http.MethodPost, path, provisionBody)
-		if resp.Status != http.StatusNotFound && resp.Status != http.StatusMethodNotAllowed {
-			t.Errorf("POST %s: status %d, want 404 or 405", path, resp.Status)
+	for _, path := range []string{"/v2/no_such_thing", "/v2/service_instances/inst-1/nothing", "/v3/catalog", "/"} {
+		for _, method := range []string{http.MethodGet, http.MethodPost} {
+			resp := h.do(method, path, "")
+			assertStatus(t, resp, http.StatusNotFound)
+			assertErrorBody(t, resp.Body, "")
+			if allow, ok := resp.Header["Allow"]; ok {
+				t.Errorf("%s %s: 404 with Allow %q", method, path, allow)
+			}
 		}
-		assertErrorBody(t, resp.Body, "")
 	}
 	h.assertBrokerNotCalled()
+}
+
+// A method an endpoint does not have is 405 with Allow naming the ones it has (RFC 9110
+// §15.5.6), on the OSB endpoints under /v2 as on the operator's.
+func TestWrongMethodIs405WithAllow(t *testing.T) {
+	cases := []struct {
+		path    string
+		methods []string
+		allow   string
+	}{
+		{"/v2/catalog", []string{http.MethodPost, http.MethodPut, http.MethodDelete, http.MethodHead}, "GET"},
+		{"/v2/service_instances/inst-1", []string{http.MethodPost, "OPTIONS"}, "DELETE, GET, PATCH, PUT"},
+		{"/v2/service_instances/inst-1/last_operation", []string{http.MethodPut, http.MethodDelete}, "GET"},
+		{"/v2/service_instances/inst-1/service_bindings/bind-1", []string{http.MethodPost, http.MethodPatch}, "DELETE, GET, PUT"},
+		{"/v2/service_instances/inst-1/service_bindings/bind-1/last_operation", []string{http.MethodPost}, "GET"},
+		{"/admin/reconciliation", []string{http.MethodPost, http.MethodDelete}, "GET"},
+	}
+	for _, c := range cases {
+		for _, method := range c.methods {
+			t.Run(method+" "+c.path, func(t *testing.T) {
+				h := newHarness(t)
+				resp := h.do(method, c.path, provisionBody)
+				assertStatus(t, resp, http.StatusMethodNotAllowed)
+				if got := resp.Header.Get("Allow"); got != c.allow {
+					t.Errorf("Allow = %q, want %q", got, c.allow)
+				}
+				if method != http.MethodHead {
+					assertErrorBody(t, resp.Body, "")
+				}
+				h.assertBrokerNotCalled()
+				if h.admin.Calls() != 0 {
+					t.Error("admin was called")
+				}
+				// It is a request like any other: logged, with its status.
+				var logged bool
+				for _, l := range h.logLines() {
+					logged = logged || l["msg"] == "request" && l["method"] == method && l["status"] == float64(http.StatusMethodNotAllowed)
+				}
+				if !logged {
+					t.Errorf("no request log line with status 405: %s", h.logs.String())
+				}
+			})
+		}
+	}
+	// Nothing about the endpoints for a caller without the broker's credentials.
+	t.Run("unauthenticated", func(t *testing.T) {
+		h := newHarness(t)
+		for _, path := range []string{"/v2/catalog", "/v2/no_such_thing"} {
+			resp := h.do(http.MethodPost, path, "", withoutAuth())
+			assertStatus(t, resp, http.StatusUnauthorized)
+			if allow := resp.Header.Get("Allow"); allow != "" {
+				t.Errorf("POST %s without credentials: Allow %q", path, allow)
+			}
+		}
+	})
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -586,17 +639,40 @@ func TestRequestIdentityIsEchoed(t *testing.T) {
 	})
 }
 
-func TestOriginatingIdentityIsDecodedIntoTheLog(t *testing.T) {
-	const cfIdentity = `{"user_id":"683ea748-3092-4ff4-b656-39cacc4d5360"}`
-	const k8sIdentity = `{"username":"duke","uid":"c2dde242-5ce4-11e7-988c-000c2946f14f","groups":["admin","dev"],"extra":{"mydata":["data1","data3"]}}`
+// The originating identity is the platform's to fill: only the platform and the user's id
+// (CF user_id; Kubernetes username and uid) may reach the log, whatever else it carries.
+func TestOriginatingIdentityLogsOnlyPlatformAndUser(t *testing.T) {
+	const secret = "Identity-Secret-7d1e9f"
 	const requestID = "7b5f3d1c-0d55-4a8f-8d3e-2f6e5b8e0c11"
+	encode := func(platform, identity string) string {
+		return platform + " " + base64.StdEncoding.EncodeToString([]byte(identity))
+	}
 	cases := []struct {
-		name, header, platform, identity string
+		name, header string
+		want         map[string]any // every origin_* attribute logged
 	}{
-		{"cloudfoundry", "cloudfoundry " + base64.StdEncoding.EncodeToString([]byte(cfIdentity)), "cloudfoundry", cfIdentity},
-		{"kubernetes", "kubernetes " + base64.StdEncoding.EncodeToString([]byte(k8sIdentity)), "kubernetes", k8sIdentity},
-		{"not base64", "cloudfoundry !!!", "cloudfoundry", "(undecodable)"},
-		{"base64 of non-JSON", "cloudfoundry " + base64.StdEncoding.EncodeToString([]byte("user_id=admin")), "cloudfoundry", "(undecodable)"},
+		{"cloudfoundry", encode("cloudfoundry", `{"user_id":"683ea748-3092-4ff4-b656-39cacc4d5360","password":"`+secret+`"}`),
+			map[string]any{"origin_platform": "cloudfoundry", "origin_user_id": "683ea748-3092-4ff4-b656-39cacc4d5360"}},
+		{"kubernetes", encode("kubernetes", `{"username":"duke","uid":"c2dde242-5ce4-11e7-988c-000c2946f14f","groups":["admin","`+secret+`"],"extra":{"token":["`+secret+`"]}}`),
+			map[string]any{"origin_platform": "kubernetes", "origin_username": "duke", "origin_uid": "c2dde242-5ce4-11e7-988c-000c2946f14f"}},
+		{"kubernetes without uid", encode("kubernetes", `{"username":"duke","user_id":"`+secret+`"}`),
+			map[string]any{"origin_platform": "kubernetes", "origin_username": "duke"}},
+		{"user id not a string", encode("cloudfoundry", `{"user_id":{"name":"`+secret+`"}}`),
+			map[string]any{"origin_platform": "cloudfoundry"}},
+		{"other platform", encode("my-platform", `{"user_id":"`+secret+`","username":"`+secret+`"}`),
+			map[string]any{"origin_platform": "my-platform"}},
+		{"not an object", encode("cloudfoundry", `["`+secret+`"]`), map[string]any{"origin_platform": "cloudfoundry"}},
+		{"not base64", "cloudfoundry !!!" + secret, map[string]any{"origin_platform": "cloudfoundry"}},
+		{"base64 of non-JSON", encode("cloudfoundry", "user_id="+secret), map[string]any{"origin_platform": "cloudfoundry"}},
+	}
+	origin := func(m map[string]any) map[string]any {
+		got := map[string]any{}
+		for k, v := range m {
+			if strings.HasPrefix(k, "origin_") {
+				got[k] = v
+			}
+		}
+		return got
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -612,8 +688,8 @@ func TestOriginatingIdentityIsDecodedIntoTheLog(t *testing.T) {
 					continue
 				}
 				found = true
-				if l["origin_platform"] != c.platform || l["origin_identity"] != c.identity {
-					t.Errorf("logged origin (%v, %v), want (%q, %q)", l["origin_platform"], l["origin_identity"], c.platform, c.identity)
+				if got := origin(l); !reflect.DeepEqual(got, c.want) {
+					t.Errorf("logged origin %v, want %v", got, c.want)
 				}
 				if l["request_identity"] != requestID {
 					t.Errorf("logged request_identity %v, want %q", l["request_identity"], requestID)
@@ -625,14 +701,14 @@ func TestOriginatingIdentityIsDecodedIntoTheLog(t *testing.T) {
 			if !found {
 				t.Fatalf("no request log line in %s", h.logs.String())
 			}
-			if c.identity != "(undecodable)" && !strings.Contains(h.logs.String(), mustJSONString(c.identity)) {
-				t.Errorf("decoded identity %s not in the log: %s", c.identity, h.logs.String())
+			if strings.Contains(h.logs.String(), secret) {
+				t.Errorf("a field of the identity other than the user's id reached the log: %s", h.logs.String())
 			}
 
 			// The broker gets the same attributes for its own log lines.
 			attrs := attrMap(h.onlyCall("Provision").Attrs)
-			if attrs["origin_platform"] != c.platform || attrs["origin_identity"] != c.identity || attrs["request_identity"] != requestID {
-				t.Errorf("RequestAttrs = %v, want origin (%q, %q) and request identity %q", attrs, c.platform, c.identity, requestID)
+			if got := origin(attrs); !reflect.DeepEqual(got, c.want) || attrs["request_identity"] != requestID {
+				t.Errorf("RequestAttrs = %v, want origin %v and request identity %q", attrs, c.want, requestID)
 			}
 		})
 	}
@@ -640,19 +716,11 @@ func TestOriginatingIdentityIsDecodedIntoTheLog(t *testing.T) {
 		h := newHarness(t)
 		h.do(http.MethodGet, "/v2/catalog", "")
 		for _, l := range h.logLines() {
-			if _, ok := l["origin_identity"]; ok {
-				t.Errorf("origin_identity logged without the header: %v", l)
+			if got := origin(l); len(got) > 0 {
+				t.Errorf("origin logged without the header: %v", l)
 			}
 		}
 	})
-}
-
-func mustJSONString(s string) string {
-	b, err := json.Marshal(s)
-	if err != nil {
-		panic(err)
-	}
-	return strings.Trim(string(b), `"`)
 }
 
 func attrMap(attrs []any) map[string]any {
@@ -678,8 +746,9 @@ func TestSecretsNeverReachTheLog(t *testing.T) {
 	h.do(http.MethodGet, "/v2/catalog", "", withAuth(brokerUser, wrongPassword))
 	h.do(http.MethodGet, "/v2/catalog", "", withHeader("Authorization", "Bearer "+token))
 	h.do(http.MethodGet, "/v2/catalog", "", withVersion(""))
+	identitySecret := "identity-field-" + brokerPassword
 	h.do(http.MethodPut, "/v2/service_instances/inst-1", provisionBody,
-		withHeader("X-Broker-API-Originating-Identity", "cloudfoundry "+base64.StdEncoding.EncodeToString([]byte(`{"user_id":"u1"}`))))
+		withHeader("X-Broker-API-Originating-Identity", "cloudfoundry "+base64.StdEncoding.EncodeToString([]byte(`{"user_id":"u1","token":"`+identitySecret+`"}`))))
 	h.do(http.MethodPut, "/v2/service_instances/inst-1", "{")
 	h.do(http.MethodGet, "/v2/service_instances/..", "")
 
@@ -691,6 +760,7 @@ func TestSecretsNeverReachTheLog(t *testing.T) {
 		brokerPassword,
 		wrongPassword,
 		token,
+		identitySecret,
 		base64.StdEncoding.EncodeToString([]byte(brokerUser + ":" + brokerPassword)),
 		base64.StdEncoding.EncodeToString([]byte(brokerUser + ":" + wrongPassword)),
 		"Basic ",

@@ -14,5 +14,5 @@ func (h *handler) getBinding(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, resp)
+	writeJSON(w, http.StatusOK, resp.forVersion(requestAPIVersion(r)))
 }

@@ -35,9 +35,12 @@ type Instance struct {
 	Ports map[string]string `json:"ports"`
 	// Provisioned is set when the provision succeeded: only then can the instance be bound,
 	// fetched or updated.
-	Provisioned bool      `json:"provisioned"`
-	Operation   Operation `json:"operation"` // the last operation, finished or not
-	CreatedAt   time.Time `json:"created_at"`
+	Provisioned bool `json:"provisioned"`
+	// Leftovers is set on a failed provision whose container or directories could not be
+	// removed yet (the engine did not answer): housekeeping removes them once it does.
+	Leftovers bool      `json:"leftovers,omitempty"`
+	Operation Operation `json:"operation"` // the last operation, finished or not
+	CreatedAt time.Time `json:"created_at"`
 }
 
 // Credentials are the instance's generated (or plan-fixed) secrets, given to its container

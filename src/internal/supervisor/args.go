@@ -16,6 +16,7 @@ func (c Config) dockerdArgs() []string {
 		"--exec-root=" + c.ExecRoot,
 		"--pidfile=" + c.Pidfile,
 		"--host=unix://" + c.Socket,
+		"--group=" + c.SocketGroup,
 		"--log-level=" + c.LogLevel,
 		"--live-restore=" + strconv.FormatBool(*c.LiveRestore),
 		"--icc=" + strconv.FormatBool(*c.ICC),
@@ -23,9 +24,6 @@ func (c Config) dockerdArgs() []string {
 		"--ip-forward=" + strconv.FormatBool(*c.IPForward),
 		"--ip-masq=" + strconv.FormatBool(*c.IPMasq),
 		"--userland-proxy=" + strconv.FormatBool(*c.UserlandProxy),
-	}
-	if c.SocketGroup != "" {
-		args = append(args, "--group="+c.SocketGroup)
 	}
 	if c.TCP.Address != "" {
 		args = append(args, "--host=tcp://"+net.JoinHostPort(c.TCP.Address, strconv.Itoa(c.TCP.Port)))

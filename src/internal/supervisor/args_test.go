@@ -43,7 +43,7 @@ func TestDockerdArgsLeaveUnsetKnobsToDockerd(t *testing.T) {
 	var c Config
 	c.applyDefaults()
 	for _, arg := range c.dockerdArgs() {
-		for _, unset := range []string{"--bridge", "--bip", "--mtu", "--dns", "--storage-driver", "--log-driver", "--tls", "--host=tcp", "--group"} {
+		for _, unset := range []string{"--bridge", "--bip", "--mtu", "--dns", "--log-driver", "--tls", "--host=tcp"} {
 			if strings.HasPrefix(arg, unset) {
 				t.Errorf("%s passed although it was not configured", arg)
 			}

@@ -18,12 +18,12 @@ type Config struct {
 	ExecRoot    string `json:"exec_root"`    // --exec-root
 	Pidfile     string `json:"pidfile"`      // --pidfile
 	Socket      string `json:"socket"`       // unix socket path of the Engine API
-	SocketGroup string `json:"socket_group"` // --group: who may use the socket besides root
+	SocketGroup string `json:"socket_group"` // --group: who may use the socket besides root, default vcap
 	LogFile     string `json:"log_file"`     // dockerd's own stdout and stderr
 
 	TCP TCPConfig `json:"tcp"`
 
-	StorageDriver  string   `json:"storage_driver"`
+	StorageDriver  string   `json:"storage_driver"` // default overlay2: pinned, so that a dockerd upgrade never changes how the data root is read
 	StorageOptions []string `json:"storage_options"`
 
 	Bridge           string `json:"bridge"`      // --bridge: name of an existing (or created, see BridgeCIDR) bridge
@@ -64,7 +64,7 @@ type Config struct {
 	Proxy ProxyConfig `json:"proxy"`
 
 	ReadyTimeout config.Duration `json:"ready_timeout"` // how long dockerd may take to answer its API
-	StopTimeout  config.Duration `json:"stop_timeout"`  // how long dockerd may take to stop before it is killed
+	StopTimeout  config.Duration `json:"stop_timeout"`  // how long dockerd may take to stop before it is killed; default 15s, within bpm's 20s
 	Restart      RestartConfig   `json:"restart"`
 
 	Images ImagesConfig `json:"images"`
@@ -127,6 +127,8 @@ func (c *Config) applyDefaults() {
 	setString(&c.ExecRoot, filepath.Join(runDir, "exec"))
 	setString(&c.Pidfile, filepath.Join(runDir, "docker.pid"))
 	setString(&c.LogFile, "/var/vcap/sys/log/docker/dockerd.log")
+	setString(&c.SocketGroup, "vcap")
+	setString(&c.StorageDriver, "overlay2")
 	setString(&c.LogLevel, "info")
 	for _, b := range []**bool{&c.ICC, &c.IPTables, &c.IPForward, &c.IPMasq, &c.UserlandProxy, &c.LiveRestore} {
 		if *b == nil {
@@ -140,7 +142,7 @@ func (c *Config) applyDefaults() {
 		c.MaxOpenFiles = 65536
 	}
 	setDuration(&c.ReadyTimeout, 60*time.Second)
-	setDuration(&c.StopTimeout, 120*time.Second)
+	setDuration(&c.StopTimeout, 15*time.Second)
 	if c.Restart.MaxRetries == 0 {
 		c.Restart.MaxRetries = 10
 	}

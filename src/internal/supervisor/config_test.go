@@ -16,22 +16,15 @@ func writeConfig(t *testing.T, body string) string {
 	return path
 }
 
+// TestLoadAppliesBOSHDefaults covers the defaults the docker job does not render (the others:
+// TestDefaultsAreTheDockerJobs): they derive from the socket's directory.
 func TestLoadAppliesBOSHDefaults(t *testing.T) {
 	c, err := Load(writeConfig(t, `{}`))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.Socket != "/var/vcap/sys/run/docker/docker.sock" || c.DataRoot != "/var/vcap/store/docker/docker" {
-		t.Errorf("socket %q, data root %q: want the BOSH paths", c.Socket, c.DataRoot)
-	}
 	if c.ExecRoot != "/var/vcap/sys/run/docker/exec" || c.Pidfile != "/var/vcap/sys/run/docker/docker.pid" {
 		t.Errorf("exec root %q, pidfile %q: want them beside the socket", c.ExecRoot, c.Pidfile)
-	}
-	if !*c.LiveRestore {
-		t.Error("live_restore must default to true so that containers survive a dockerd restart")
-	}
-	if c.TCP.Address != "" {
-		t.Error("TCP must be off unless configured")
 	}
 }
 

@@ -162,6 +162,9 @@ func Start(configure func(*supervisor.Config)) (*Dockerd, error) {
 		// others' rules. Published ports then go through docker-proxy, which is all tests need.
 		IPTables: &no,
 		IPMasq:   &no,
+		// The tests run as root, and a development machine has no vcap group (the default):
+		// dockerd refuses to start with a socket group that does not exist.
+		SocketGroup: "root",
 		// Without live-restore a stopping dockerd stops its containers: a test binary that is
 		// killed (its supervisor then gets SIGTERM) leaves nothing running behind.
 		LiveRestore:  &no,
