@@ -90,19 +90,23 @@ func TestReadyMeansTheCheckKeepsPassing(t *testing.T) {
 		t.Errorf("a service that passed its check once: %+v, want failed", lo)
 	}
 
-	// A container the engine restarted between two passing checks starts its hold anew.
+	// A container the engine restarts while its check passes starts its hold anew: restarted
+	// 60ms into a 100ms hold, it is ready no sooner than 160ms after its first pass.
 	e.engine.execFunc = nil
+	var firstInspect time.Time
 	restarted := false
 	e.engine.afterInspect = func(c *fakeContainer) {
-		if !restarted {
+		switch {
+		case firstInspect.IsZero():
+			firstInspect = time.Now()
+		case !restarted && time.Since(firstInspect) >= 60*time.Millisecond:
 			restarted = true
 			c.Pid, c.RestartCount = c.Pid+1, c.RestartCount+1
 		}
 	}
-	started := time.Now()
 	e.mustProvision("steady", svcRedis, planFree, "")
-	if took := time.Since(started); took < 100*time.Millisecond {
-		t.Errorf("ready after %s, before the hold of 100ms passed", took)
+	if took := time.Since(firstInspect); !restarted || took < 160*time.Millisecond {
+		t.Errorf("ready %s after the first check (restarted: %v), want the hold of 100ms counted from the restart at 60ms", took, restarted)
 	}
 }
 

@@ -15,6 +15,7 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"maps"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -310,11 +311,16 @@ func requireObject(field string, raw json.RawMessage) *Error {
 // (decoders turn JSON numbers into 64-bit floats, which end near ±1.8e308), or else what the
 // decoder said. A user who sent an object must not be told to send an object.
 func ObjectProblem(field string, raw json.RawMessage, decodeErr error) *Error {
-	trimmed := bytes.TrimLeft(raw, " \t\r\n")
-	if len(trimmed) == 0 || trimmed[0] != '{' {
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber() // numbers stay text, whatever their size
+	var value any
+	if err := dec.Decode(&value); err != nil {
+		return BadRequest("%s: %v", field, err)
+	}
+	if _, ok := value.(map[string]any); !ok {
 		return BadRequest("%s must be a JSON object", field)
 	}
-	if path, number, found := outOfRangeNumber(field, raw); found {
+	if path, number, found := outOfRangeNumber(field, value); found {
 		if len(number) > 40 {
 			number = number[:32] + "... (" + strconv.Itoa(len(number)) + " characters)"
 		}
@@ -326,71 +332,29 @@ func ObjectProblem(field string, raw json.RawMessage, decodeErr error) *Error {
 	return BadRequest("%s: %v", field, decodeErr)
 }
 
-// outOfRangeNumber finds the first number in the JSON value raw that a float64 cannot hold
-// and returns it with its path, field being the path of raw itself. It walks the tokens with
-// a stack of its own rather than recursing, so that no nesting depth is too deep for it.
-func outOfRangeNumber(field string, raw []byte) (path, number string, found bool) {
-	type level struct {
-		path  string // of the object or array
-		array bool
-		index int    // arrays: the current element's
-		key   string // objects: the current member's
-		atKey bool   // objects: the next token is a key (or the end)
-	}
-	var stack []*level
-	valuePath := func() string {
-		if len(stack) == 0 {
-			return field
+// outOfRangeNumber finds a number in value (decoded with UseNumber; path is its own path) that
+// a float64 cannot hold, and returns it with its path. Members are visited in key order. The
+// decoder bounds the nesting depth, and with it this recursion.
+func outOfRangeNumber(path string, value any) (string, string, bool) {
+	switch v := value.(type) {
+	case json.Number:
+		if _, err := v.Float64(); err != nil {
+			return path, string(v), true
 		}
-		l := stack[len(stack)-1]
-		if l.array {
-			return l.path + "[" + strconv.Itoa(l.index) + "]"
-		}
-		return l.path + memberPath(l.key)
-	}
-	valueDone := func() {
-		if len(stack) == 0 {
-			return
-		}
-		if l := stack[len(stack)-1]; l.array {
-			l.index++
-		} else {
-			l.atKey = true
-		}
-	}
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	dec.UseNumber()
-	for {
-		tok, err := dec.Token()
-		if err != nil {
-			return "", "", false
-		}
-		if n := len(stack); n > 0 && !stack[n-1].array && stack[n-1].atKey {
-			if key, ok := tok.(string); ok {
-				stack[n-1].key, stack[n-1].atKey = key, false
-				continue
+	case []any:
+		for i, e := range v {
+			if p, n, found := outOfRangeNumber(path+"["+strconv.Itoa(i)+"]", e); found {
+				return p, n, true
 			}
 		}
-		switch t := tok.(type) {
-		case json.Delim:
-			switch t {
-			case '{':
-				stack = append(stack, &level{path: valuePath(), atKey: true})
-			case '[':
-				stack = append(stack, &level{path: valuePath(), array: true})
-			default:
-				stack = stack[:len(stack)-1]
-				valueDone()
+	case map[string]any:
+		for _, k := range slices.Sorted(maps.Keys(v)) {
+			if p, n, found := outOfRangeNumber(path+memberPath(k), v[k]); found {
+				return p, n, true
 			}
-		case json.Number:
-			if _, err := strconv.ParseFloat(string(t), 64); err != nil {
-				return valuePath(), string(t), true
-			}
-			valueDone()
-		default:
-			valueDone()
 		}
 	}
+	return "", "", false
 }
 
 // simpleKey is a member name that reads unambiguously after a dot.
