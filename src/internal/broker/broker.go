@@ -31,7 +31,9 @@ type Engine interface {
 	RemoveContainer(ctx context.Context, id string) error
 	InspectContainer(ctx context.Context, idOrName string) (dockerengine.Container, error)
 	ListContainers(ctx context.Context, labels map[string]string) ([]dockerengine.Container, error)
-	Exec(ctx context.Context, id string, cmd []string) (int, error)
+	CreateExec(ctx context.Context, idOrName string, e dockerengine.Exec) (string, error)
+	StartExec(ctx context.Context, execID string) (dockerengine.ExecResult, error)
+	InspectExec(ctx context.Context, execID string) (dockerengine.ExecState, error)
 	ReadFile(ctx context.Context, id, path string) ([]byte, error)
 	ContainerLogs(ctx context.Context, id string, lines int) ([]byte, error)
 	ContainerEvents(ctx context.Context, labels map[string]string, handle func(dockerengine.ContainerEvent)) error
@@ -103,7 +105,10 @@ type Broker struct {
 	// written under it.
 	mu      sync.Mutex
 	running map[string]*operation // instance id → the operation working on it
-	wg      sync.WaitGroup        // every operation goroutine, and the image fetch
+	// bindingWork holds the bindings whose user a command is creating or dropping, with what
+	// it does; their instance is neither updated nor deleted meanwhile.
+	bindingWork map[bindingKey]string
+	wg          sync.WaitGroup // every operation goroutine, binding command and the image fetch
 	// daemons are the goroutines that run until Shutdown: housekeeping, the event follower.
 	daemons sync.WaitGroup
 
@@ -130,7 +135,7 @@ func New(cfg Config, engine Engine, st Store, log *slog.Logger) (*Broker, error)
 	background, stop := context.WithCancel(context.Background())
 	return &Broker{
 		cfg: cfg, engine: engine, store: st, clock: systemClock{}, log: log,
-		running: map[string]*operation{}, catalogJSON: catalogJSON,
+		running: map[string]*operation{}, bindingWork: map[bindingKey]string{}, catalogJSON: catalogJSON,
 		background: background, stopBackground: stop,
 	}, nil
 }
@@ -138,7 +143,7 @@ func New(cfg Config, engine Engine, st Store, log *slog.Logger) (*Broker, error)
 // SetClock replaces the clock (tests).
 func (b *Broker) SetClock(c Clock) { b.clock = c }
 
-// Wait waits for every running operation (and the image fetch) to end.
+// Wait waits for every running operation, binding command and the image fetch to end.
 func (b *Broker) Wait() { b.wg.Wait() }
 
 // Shutdown cancels every running operation and waits for them. Their records stay "in

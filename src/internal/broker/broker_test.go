@@ -823,19 +823,19 @@ func TestHealthCheckCommand(t *testing.T) {
 	var mu sync.Mutex
 	calls := 0
 	healthyAfter := 3
-	e.engine.execFunc = func(context.Context, string, []string) (int, error) {
+	e.engine.execFunc = func(context.Context, string, dockerengine.Exec) (dockerengine.ExecResult, error) {
 		mu.Lock()
 		defer mu.Unlock()
 		calls++
 		if calls >= healthyAfter {
-			return 0, nil
+			return dockerengine.ExecResult{}, nil
 		}
-		return 1, nil
+		return dockerengine.ExecResult{ExitCode: 1}, nil
 	}
 	e.mustProvision("ok", svcRedis, planFree, "")
 	// Ready once the check passes, and keeps passing for the hold period.
-	if calls < healthyAfter+1 || !slices.Equal(e.engine.execCmds[0], []string{"redis-cli", "ping"}) {
-		t.Errorf("%d execs %q, want more than %d of redis-cli ping", calls, e.engine.execCmds, healthyAfter)
+	if calls < healthyAfter+1 || !slices.Equal(e.engine.execs[0].Cmd, []string{"redis-cli", "ping"}) {
+		t.Errorf("%d execs %q, want more than %d of redis-cli ping", calls, e.engine.execs, healthyAfter)
 	}
 	healthyAfter = 1 << 30
 	if _, err := e.provision(provisionReq("never", svcRedis, planFree, true)); err != nil {

@@ -53,6 +53,10 @@ func (b *Broker) runContainer(ctx context.Context, inst *store.Instance, service
 	if err := b.createVolumes(inst.ID, plan.Container.PersistentVolumes); err != nil {
 		return err
 	}
+	secrets, err := b.writeSecretFiles(*inst, plan)
+	if err != nil {
+		return err
+	}
 	id, running, err := b.adoptOrCreate(ctx, spec)
 	if err != nil {
 		return err
@@ -61,7 +65,11 @@ func (b *Broker) runContainer(ctx context.Context, inst *store.Instance, service
 	if user == "" {
 		user = img.User
 	}
-	if err := b.chownVolumes(ctx, id, inst.ID, plan.Container.PersistentVolumes, user); err != nil {
+	owned := secrets
+	for _, vol := range plan.Container.PersistentVolumes {
+		owned = append(owned, b.volumeDir(inst.ID, vol))
+	}
+	if err := b.chownForContainer(ctx, id, user, owned); err != nil {
 		return err
 	}
 	if !running {
@@ -104,22 +112,22 @@ func (b *Broker) containerSpec(inst store.Instance, service catalog.Service, pla
 	}
 	env = append(env, params...)
 	env = append(env, "NAME="+containerName(inst.ID))
+	var secretBinds []string
 	// Credentials last: whatever came before, the container sees the instance's own secrets.
-	for _, f := range []struct {
-		field *catalog.CredentialField
-		value string
-	}{
-		{plan.Credentials.Username, inst.Credentials.Username},
-		{plan.Credentials.Password, inst.Credentials.Password},
-		{plan.Credentials.DBName, inst.Credentials.DBName},
-	} {
-		if f.field != nil && f.field.Key != "" {
+	for _, f := range credentialValues(plan, inst) {
+		switch {
+		case f.field.Key == "":
+		case f.field.AsFile:
+			env = append(env, f.field.Key+"="+catalog.SecretPath(f.name))
+			secretBinds = append(secretBinds, b.secretFile(inst.ID, f.name)+":"+catalog.SecretPath(f.name)+":ro")
+		default:
 			env = append(env, f.field.Key+"="+f.value)
 		}
 	}
 	spec := dockerengine.ContainerSpec{
 		Name:       containerName(inst.ID),
 		Image:      c.ImageRef(),
+		Hostname:   c.Hostname,
 		Cmd:        c.Command,
 		Entrypoint: c.Entrypoint,
 		Env:        env,
@@ -145,6 +153,7 @@ func (b *Broker) containerSpec(inst store.Instance, service catalog.Service, pla
 	for _, vol := range c.PersistentVolumes {
 		spec.Binds = append(spec.Binds, b.volumeDir(inst.ID, vol)+":"+vol)
 	}
+	spec.Binds = append(spec.Binds, secretBinds...)
 	digest, err := json.Marshal(spec) // deterministic: struct fields in order, map keys sorted
 	if err != nil {
 		return dockerengine.ContainerSpec{}, err

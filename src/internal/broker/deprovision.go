@@ -43,6 +43,9 @@ func (b *Broker) admitDeprovision(ctx context.Context, req osbapi.DeprovisionReq
 		if op := inst.Operation; op.InProgress() && op.Kind == store.Update {
 			return nil, osbapi.OperationResponse{}, osbapi.Unprocessable(osbapi.CodeConcurrencyError, "instance %s is being updated; delete it when the update has finished", req.InstanceID)
 		}
+		if work := b.bindingWorkOn(inst.ID); work != "" {
+			return nil, osbapi.OperationResponse{}, osbapi.Unprocessable(osbapi.CodeConcurrencyError, "a binding of instance %s is busy %s; delete the instance when that has finished", req.InstanceID, work)
+		}
 		// A provision in flight, or the clean-up of a failed one: stop it, then delete what
 		// it made.
 		if running := b.running[req.InstanceID]; running != nil {

@@ -38,11 +38,17 @@ func describe(ctx context.Context, op store.Operation, err error) string {
 	if errors.Is(context.Cause(ctx), errSyncTimeout) {
 		return errSyncTimeout.Error()
 	}
+	fallback := fmt.Sprintf("%s failed in the service host's container engine; the operator finds the details in the broker's log under operation %s", op.Kind, op.ID)
+	if dockerengine.IsUnavailable(err) {
+		fallback = "the broker could not reach its container engine; try again in a few minutes, and ask the operator if it persists"
+	}
+	return userMessage(err, fallback)
+}
+
+// userMessage is err's message for the platform's user, or fallback when it has none.
+func userMessage(err error, fallback string) string {
 	if ue, ok := errors.AsType[*userError](err); ok {
 		return ue.message
 	}
-	if dockerengine.IsUnavailable(err) {
-		return "the broker could not reach its container engine; try again in a few minutes, and ask the operator if it persists"
-	}
-	return fmt.Sprintf("%s failed in the service host's container engine; the operator finds the details in the broker's log under operation %s", op.Kind, op.ID)
+	return fallback
 }

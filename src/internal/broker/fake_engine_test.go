@@ -36,15 +36,15 @@ type fakeEngine struct {
 	ipAddress string
 
 	// Hooks; nil means the default behaviour.
-	inspectImageFunc func(ctx context.Context, ref string) error                      // before the lookup
-	pullFunc         func(ctx context.Context, ref string) error                      // instead of fetching from registry
-	createFunc       func(ctx context.Context, spec dockerengine.ContainerSpec) error // before creating
-	startFunc        func(ctx context.Context, c *fakeContainer) error                // before starting
-	stopFunc         func(ctx context.Context, c *fakeContainer) error                // before stopping
-	removeFunc       func(ctx context.Context, id string) error                       // before removing
-	afterInspect     func(c *fakeContainer)                                           // after inspecting, under mu
-	afterStart       func(c *fakeContainer)                                           // after starting, under mu
-	execFunc         func(ctx context.Context, id string, cmd []string) (int, error)
+	inspectImageFunc func(ctx context.Context, ref string) error                                                         // before the lookup
+	pullFunc         func(ctx context.Context, ref string) error                                                         // instead of fetching from registry
+	createFunc       func(ctx context.Context, spec dockerengine.ContainerSpec) error                                    // before creating
+	startFunc        func(ctx context.Context, c *fakeContainer) error                                                   // before starting
+	stopFunc         func(ctx context.Context, c *fakeContainer) error                                                   // before stopping
+	removeFunc       func(ctx context.Context, id string) error                                                          // before removing
+	afterInspect     func(c *fakeContainer)                                                                              // after inspecting, under mu
+	afterStart       func(c *fakeContainer)                                                                              // after starting, under mu
+	execFunc         func(ctx context.Context, containerID string, x dockerengine.Exec) (dockerengine.ExecResult, error) // instead of exit status 0
 	// logs is the output of every container; events, when set, feeds ContainerEvents.
 	logs   []byte
 	events chan dockerengine.ContainerEvent
@@ -54,12 +54,20 @@ type fakeEngine struct {
 	startEntered chan string
 
 	// Counters and records of calls, for assertions.
-	pulls    map[string]int
-	creates  []dockerengine.ContainerSpec
-	starts   int
-	removes  int
-	passwd   []byte // the /etc/passwd of every image
-	execCmds [][]string
+	pulls   map[string]int
+	creates []dockerengine.ContainerSpec
+	starts  int
+	removes int
+	passwd  []byte // the /etc/passwd of every image
+	execs   []dockerengine.Exec
+	// execStates are the execs created, by id.
+	execStates map[string]*fakeExec
+}
+
+type fakeExec struct {
+	containerID string
+	exec        dockerengine.Exec
+	state       dockerengine.ExecState
 }
 
 type fakeContainer struct {
@@ -73,6 +81,7 @@ func newFakeEngine() *fakeEngine {
 		registry:   map[string]dockerengine.Image{},
 		containers: map[string]*fakeContainer{},
 		pulls:      map[string]int{},
+		execStates: map[string]*fakeExec{},
 		passwd:     []byte("root:x:0:0:root:/root:/bin/sh\nredis:x:999:1000::/data:/bin/sh\n"),
 	}
 }
@@ -310,21 +319,58 @@ func (e *fakeEngine) ListContainers(ctx context.Context, labels map[string]strin
 	return out, nil
 }
 
-func (e *fakeEngine) Exec(ctx context.Context, id string, cmd []string) (int, error) {
+func (e *fakeEngine) CreateExec(ctx context.Context, idOrName string, x dockerengine.Exec) (string, error) {
 	if err := ctx.Err(); err != nil {
-		return 0, err
+		return "", err
 	}
 	e.mu.Lock()
-	c := e.lookupLocked(id)
-	e.execCmds = append(e.execCmds, cmd)
+	defer e.mu.Unlock()
+	c := e.lookupLocked(idOrName)
+	switch {
+	case c == nil:
+		return "", notFound("exec in container " + idOrName)
+	case !c.Running:
+		return "", fmt.Errorf("container %s is not running: %w", idOrName, cerrdefs.ErrConflict)
+	}
+	e.execs = append(e.execs, x)
+	id := fmt.Sprintf("exec-%d", len(e.execs))
+	e.execStates[id] = &fakeExec{containerID: c.ID, exec: x}
+	return id, nil
+}
+
+func (e *fakeEngine) StartExec(ctx context.Context, execID string) (dockerengine.ExecResult, error) {
+	if err := ctx.Err(); err != nil {
+		return dockerengine.ExecResult{}, err
+	}
+	e.mu.Lock()
+	x := e.execStates[execID]
+	if x == nil {
+		e.mu.Unlock()
+		return dockerengine.ExecResult{}, notFound("exec " + execID)
+	}
+	x.state.Running = true
 	e.mu.Unlock()
-	if c == nil {
-		return 0, notFound("exec in container " + id)
-	}
+	res, err := dockerengine.ExecResult{}, error(nil)
 	if e.execFunc != nil {
-		return e.execFunc(ctx, id, cmd)
+		res, err = e.execFunc(ctx, x.containerID, x.exec)
 	}
-	return 0, nil
+	e.mu.Lock()
+	x.state = dockerengine.ExecState{ExitCode: res.ExitCode}
+	e.mu.Unlock()
+	return res, err
+}
+
+func (e *fakeEngine) InspectExec(ctx context.Context, execID string) (dockerengine.ExecState, error) {
+	if err := ctx.Err(); err != nil {
+		return dockerengine.ExecState{}, err
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	x := e.execStates[execID]
+	if x == nil {
+		return dockerengine.ExecState{}, notFound("exec " + execID)
+	}
+	return x.state, nil
 }
 
 func (e *fakeEngine) ReadFile(ctx context.Context, id, path string) ([]byte, error) {

@@ -73,14 +73,11 @@ func TestReadyMeansTheCheckKeepsPassing(t *testing.T) {
 	// The service answers once, then crashes: never ready.
 	var mu sync.Mutex
 	calls := 0
-	e.engine.execFunc = func(context.Context, string, []string) (int, error) {
+	e.engine.execFunc = func(context.Context, string, dockerengine.Exec) (dockerengine.ExecResult, error) {
 		mu.Lock()
 		defer mu.Unlock()
 		calls++
-		if calls == 1 {
-			return 0, nil
-		}
-		return 1, nil
+		return dockerengine.ExecResult{ExitCode: min(calls-1, 1)}, nil
 	}
 	if _, err := e.provision(provisionReq("flaky", svcRedis, planFree, true)); err != nil {
 		t.Fatal(err)

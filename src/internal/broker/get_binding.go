@@ -12,7 +12,8 @@ func (b *Broker) GetBinding(_ context.Context, instanceID, bindingID string) (os
 	if err != nil {
 		return osbapi.BindResponse{}, err
 	}
-	if !found {
+	if !found || binding.Creating {
+		// OSB: a binding still being created is not found yet.
 		return osbapi.BindResponse{}, osbapi.NotFound("binding %s of instance %s does not exist", bindingID, instanceID)
 	}
 	return decodeBinding(binding)

@@ -181,12 +181,12 @@ func pollWait(elapsed, interval time.Duration) time.Duration {
 // whether or not the service listens.
 func (b *Broker) healthy(ctx context.Context, c dockerengine.Container, check check) error {
 	if len(check.command) > 0 {
-		code, err := b.engine.Exec(ctx, c.ID, check.command)
+		res, err := b.runInContainer(ctx, c.ID, dockerengine.Exec{Cmd: check.command}, nil)
 		if err != nil {
 			return err
 		}
-		if code != 0 {
-			return fmt.Errorf("health check command %s exited with status %d", strconv.Quote(strings.Join(check.command, " ")), code)
+		if res.ExitCode != 0 {
+			return fmt.Errorf("health check command %s exited with status %d", strconv.Quote(strings.Join(check.command, " ")), res.ExitCode)
 		}
 		return nil
 	}

@@ -21,16 +21,17 @@ func (b *Broker) housekeep(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-ticker.C:
-			b.housekeeping()
+			b.housekeeping(ctx)
 		}
 	}
 }
 
 // housekeeping is what a long-running broker must do besides requests: remove what failed
-// provisions left while the engine did not answer, and purge tombstones and retained data
-// past their time.
-func (b *Broker) housekeeping() {
+// provisions and binds left while the engine did not answer, and purge tombstones and
+// retained data past their time.
+func (b *Broker) housekeeping(ctx context.Context) {
 	b.retryCleanUps()
+	b.dropHalfCreatedBindings(ctx)
 	b.pruneTombstones()
 	b.purgeRetention()
 }

@@ -33,6 +33,10 @@ type Reconciliation struct {
 	// CleanedUpFailedProvisions are instances whose failed provision had left a container or
 	// directories (the engine did not answer its clean-up), now removed.
 	CleanedUpFailedProvisions []string `json:"cleaned_up_failed_provisions"`
+	// DroppedHalfCreatedBindings (instance id/binding id) were recorded but not answered when
+	// the broker stopped: their users are dropped and the records forgotten, after the start
+	// (a create command that outlived the broker is waited for).
+	DroppedHalfCreatedBindings []string `json:"dropped_half_created_bindings"`
 	// Problems are what could not be reconciled.
 	Problems []string `json:"problems"`
 }
@@ -71,6 +75,11 @@ func (b *Broker) Start(ctx context.Context) error {
 			background(b.background)
 		}()
 	}
+	b.wg.Add(1)
+	go func() {
+		defer b.wg.Done()
+		b.dropHalfCreatedBindings(b.background)
+	}()
 	if b.cfg.FetchImages {
 		b.wg.Add(1)
 		go func() {
@@ -93,7 +102,7 @@ func (b *Broker) reconcile(ctx context.Context) (Reconciliation, error) {
 	report := Reconciliation{
 		At: b.clock.Now(), ContainersWithoutRecord: []string{}, DirectoriesWithoutRecord: []string{},
 		RecreatedContainers: []string{}, StartedContainers: []string{}, ResumedOperations: []string{},
-		FailedOperations: []string{}, CleanedUpFailedProvisions: []string{}, Problems: []string{},
+		FailedOperations: []string{}, CleanedUpFailedProvisions: []string{}, DroppedHalfCreatedBindings: []string{}, Problems: []string{},
 	}
 	containers, err := b.engine.ListContainers(ctx, map[string]string{LabelBroker: b.cfg.Name})
 	if err != nil {

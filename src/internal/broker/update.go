@@ -40,6 +40,9 @@ func (b *Broker) admitUpdate(ctx context.Context, req osbapi.UpdateRequest) (*op
 		}
 		return nil, osbapi.OperationResponse{}, osbapi.Unprocessable(osbapi.CodeConcurrencyError, "instance %s is busy with a %s operation", req.InstanceID, op.Kind)
 	}
+	if work := b.bindingWorkOn(inst.ID); work != "" {
+		return nil, osbapi.OperationResponse{}, osbapi.Unprocessable(osbapi.CodeConcurrencyError, "a binding of instance %s is busy %s; update it when that has finished", req.InstanceID, work)
+	}
 	target := store.UpdateTarget{PlanID: inst.PlanID, Parameters: inst.Parameters, MaintenanceInfo: inst.MaintenanceInfo}
 	if req.PlanID != "" {
 		target.PlanID = req.PlanID

@@ -33,7 +33,7 @@ func (b *Broker) volumeDir(instanceID, vol string) string {
 }
 
 // createVolumes creates the instance's volume directories. The instance directory is private
-// to root; each volume is handed to the container's user by chownVolumes.
+// to root; each volume is handed to the container's user by chownForContainer.
 func (b *Broker) createVolumes(instanceID string, vols []string) error {
 	if err := os.MkdirAll(b.instanceDir(instanceID), 0o700); err != nil {
 		return volumeError(fmt.Errorf("creating the instance directory: %w", err))
@@ -55,22 +55,22 @@ func volumeError(err error) error {
 	return forUser(err, "the service's data directory could not be created on the service host: ask the operator, who finds the reason in the broker's log")
 }
 
-// chownVolumes gives the volume directories to the user the container runs as (the ancestor
-// made them world-writable instead). A user given by name is looked up in the image's own
-// /etc/passwd, read from the created container. Root-run images (most database images start as
-// root and hand their data directory to their service user themselves) keep root's ownership.
-func (b *Broker) chownVolumes(ctx context.Context, containerID, instanceID string, vols []string, user string) error {
-	if len(vols) == 0 || user == "" || user == "root" || user == "0" {
+// chownForContainer gives host paths mounted into a container (its volume directories, its
+// secret files) to the user the container runs as; the ancestor made them world-writable
+// instead. A user given by name is looked up in the image's own /etc/passwd, read from the
+// created container. Root-run images (most database images start as root and hand their data
+// directory to their service user themselves) keep root's ownership.
+func (b *Broker) chownForContainer(ctx context.Context, containerID, user string, paths []string) error {
+	if len(paths) == 0 || user == "" || user == "root" || user == "0" {
 		return nil
 	}
 	uid, gid, err := b.resolveUser(ctx, containerID, user)
 	if err != nil {
 		return err
 	}
-	for _, vol := range vols {
-		dir := b.volumeDir(instanceID, vol)
-		if err := os.Chown(dir, uid, gid); err != nil {
-			return fmt.Errorf("giving volume %s to user %s: %w", vol, user, err)
+	for _, p := range paths {
+		if err := os.Chown(p, uid, gid); err != nil {
+			return fmt.Errorf("giving %s to container user %s: %w", filepath.Base(p), user, err)
 		}
 	}
 	return nil

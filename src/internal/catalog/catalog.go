@@ -65,6 +65,9 @@ type Plan struct {
 	MaintenanceInfo        *MaintenanceInfo
 	MaximumPollingDuration int // seconds; 0 leaves the platform's own limit
 	HealthCheck            HealthCheck
+	// Bindings, when set, gives every binding a user of its own in the service; without it a
+	// binding hands out the instance's credentials (the legacy behaviour).
+	Bindings *Bindings
 }
 
 // MaintenanceInfo is the version of a plan's implementation that instances are upgraded to.

@@ -12,12 +12,15 @@ import (
 
 // Container is how the broker runs an instance of a plan (ancestors.md §1.4).
 type Container struct {
-	Backend           string // "docker", the only backend
-	Image             string // without tag
-	Tag               string // default "latest"
-	Command           []string
-	Entrypoint        []string
-	Workdir           string
+	Backend    string // "docker", the only backend
+	Image      string // without tag
+	Tag        string // default "latest"
+	Command    []string
+	Entrypoint []string
+	Workdir    string
+	// Hostname, when set, is the container's fixed host name: some engines key their data by
+	// it (RabbitMQ's node name), and a recreated container must find its data again.
+	Hostname          string
 	Restart           RestartPolicy // default always
 	Environment       []string      // "KEY=VALUE"; the value is everything after the first '='
 	ExposePorts       []string      // "6379/tcp"; empty publishes every port the image exposes
@@ -64,6 +67,9 @@ func environmentKey(entry string) string {
 // Docker's grammar for a tag; Docker refuses anything else at pull time, far from the config.
 var tagPattern = regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$`)
 
+// A host name is one DNS label (RFC 1123).
+var hostnamePattern = regexp.MustCompile(`^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$`)
+
 // Capabilities are written as Docker takes them: "NET_ADMIN", "CAP_NET_ADMIN" or "ALL".
 var capabilityPattern = regexp.MustCompile(`^[A-Za-z_]+$`)
 
@@ -78,6 +84,7 @@ func parseContainer(o *object) Container {
 		Command:    o.words("command"),
 		Entrypoint: o.words("entrypoint"),
 		Workdir:    o.str("workdir"),
+		Hostname:   o.str("hostname"),
 		User:       o.str("user"),
 		Privileged: o.boolean("privileged", false),
 		CapAdds:    o.capabilities("cap_adds"),
@@ -91,6 +98,9 @@ func parseContainer(o *object) Container {
 		c.Tag = "latest"
 	} else if !tagPattern.MatchString(c.Tag) {
 		o.r.problem(o.at("tag"), "%q: not a Docker tag (letters, digits, '_', '.' and '-', at most 128)", c.Tag)
+	}
+	if c.Hostname != "" && !hostnamePattern.MatchString(c.Hostname) {
+		o.r.problem(o.at("hostname"), "%q: not a host name (letters, digits and '-', at most 63, not starting or ending with '-')", c.Hostname)
 	}
 	if c.Workdir != "" && !path.IsAbs(c.Workdir) {
 		o.r.problem(o.at("workdir"), "%q: must be an absolute path", c.Workdir)

@@ -20,7 +20,14 @@ type Credentials struct {
 type CredentialField struct {
 	Key   string // environment variable name given to the container; "" passes nothing
 	Value string
+	// AsFile passes the value in a file instead (POSTGRES_PASSWORD_FILE): Key's variable holds
+	// the file's path, SecretPath. An env value shows in `docker inspect`; a file does not.
+	AsFile bool
 }
+
+// SecretPath is where the container finds the file of credential field ("password") when
+// the field is passed as a file.
+func SecretPath(field string) string { return "/run/secrets/" + field }
 
 // URISpec builds the `uri` credential, prefix://user:pass@host:port/dbname. Port also chooses
 // the `port` credential when the container publishes several. A URISpec may have a Port and
@@ -101,9 +108,12 @@ func (o *object) credentialField(name string) *CredentialField {
 	if fo == nil {
 		return nil
 	}
-	f := CredentialField{Key: strings.TrimSpace(fo.str("key")), Value: fo.str("value")}
+	f := CredentialField{Key: strings.TrimSpace(fo.str("key")), Value: fo.str("value"), AsFile: fo.boolean("as_file", false)}
 	if f.Key != "" && !isEnvName(f.Key) {
 		o.r.problem(fo.at("key"), "%q: not an environment variable name (letters, digits and '_', not starting with a digit)", f.Key)
+	}
+	if f.AsFile && f.Key == "" {
+		o.r.problem(fo.at("as_file"), "needs a key: the environment variable that tells the container the file's path (POSTGRES_PASSWORD_FILE)")
 	}
 	fo.warnUnknown()
 	if f == (CredentialField{}) {

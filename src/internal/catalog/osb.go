@@ -38,6 +38,7 @@ type osbPlan struct {
 	Metadata               map[string]any      `json:"metadata,omitempty"`
 	Free                   bool                `json:"free"`
 	Bindable               *bool               `json:"bindable,omitempty"`
+	BindingRotatable       bool                `json:"binding_rotatable,omitempty"`
 	PlanUpdateable         *bool               `json:"plan_updateable,omitempty"`
 	Schemas                json.RawMessage     `json:"schemas,omitempty"`
 	MaintenanceInfo        *osbMaintenanceInfo `json:"maintenance_info,omitempty"`
@@ -74,12 +75,15 @@ func (c *Catalog) MarshalOSB() ([]byte, error) {
 		}
 		for _, p := range s.Plans {
 			plan := osbPlan{
-				ID:                     p.ID,
-				Name:                   p.Name,
-				Description:            p.Description,
-				Metadata:               p.Metadata,
-				Free:                   p.Free,
-				Bindable:               p.Bindable,
+				ID:          p.ID,
+				Name:        p.Name,
+				Description: p.Description,
+				Metadata:    p.Metadata,
+				Free:        p.Free,
+				Bindable:    p.Bindable,
+				// A binding of its own can be rotated: the new one is another user, and the
+				// predecessor keeps working until it is unbound.
+				BindingRotatable:       p.Bindings != nil,
 				PlanUpdateable:         p.PlanUpdateable,
 				Schemas:                p.Schemas,
 				MaximumPollingDuration: p.MaximumPollingDuration,

@@ -88,9 +88,10 @@ func (p *parser) service(o *object) Service {
 	if !given || isList(plansRaw) && len(plans) == 0 {
 		p.problem(o.at("plans"), "required: a service needs at least one plan")
 	}
+	serviceBindings := readBindings(o.child("bindings"))
 	planNames := map[string]string{}
 	for _, po := range plans {
-		plan := p.plan(po)
+		plan := p.plan(po, serviceBindings)
 		p.claim(planNames, po.at("name"), po.path, "name", plan.Name)
 		if plan.SyslogDrainPort != "" && !slices.Contains(s.Requires, "syslog_drain") {
 			p.problem(po.at("syslog_drain_port"), "the service must list syslog_drain in requires, or the platform refuses the drain URL")
@@ -101,7 +102,8 @@ func (p *parser) service(o *object) Service {
 	return s
 }
 
-func (p *parser) plan(o *object) Plan {
+// plan reads one plan; serviceBindings is its service's `bindings`, which the plan's own replaces.
+func (p *parser) plan(o *object, serviceBindings *bindingsSection) Plan {
 	plan := Plan{
 		ID:                     o.requiredStr("id"),
 		Name:                   o.requiredStr("name"),
@@ -137,6 +139,13 @@ func (p *parser) plan(o *object) Plan {
 	}
 	if credentials := o.child("credentials"); credentials != nil {
 		plan.Credentials = parseCredentials(credentials)
+	}
+	bindings := serviceBindings
+	if own := readBindings(o.child("bindings")); own != nil {
+		bindings = own
+	}
+	if bindings != nil {
+		plan.Bindings = bindings.forPlan(p.reader, o.path, plan.Credentials)
 	}
 	p.checkPorts(o, plan)
 	p.checkEnvironment(o, plan)

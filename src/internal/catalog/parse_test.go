@@ -236,6 +236,16 @@ func TestParseReportsEachProblemWithItsPath(t *testing.T) {
 		{"entrypoint as a number", map[string]any{"0.plans.0.container.entrypoint": 42}, container + ".entrypoint", "expected a string"},
 		{"capability", map[string]any{"0.plans.0.container.cap_adds": []any{"NET ADMIN"}}, container + ".cap_adds[0]", "not a capability"},
 		{"privileged as a string", map[string]any{"0.plans.0.container.privileged": "true"}, container + ".privileged", "expected true or false"},
+		{"bindings without drop", map[string]any{"0.plans.0.bindings": map[string]any{"create": "true"}}, plan + ".bindings.drop", "required"},
+		{"bindings of a service without create", map[string]any{"0.bindings": map[string]any{"drop": "true"}}, "services[0].bindings.create", "required"},
+		{"binding credential unknown", map[string]any{"0.plans.0.bindings": bindings("credentials", []any{"username", "token"})}, plan + ".bindings.credentials[1]", `"token": not a credential of a binding's own`},
+		{"binding dbname the plan lacks", map[string]any{"0.plans.0.bindings": bindings("credentials", []any{"dbname"})}, plan + ".bindings.credentials[0]", "no dbname"},
+		{"binding timeout", map[string]any{"0.plans.0.bindings": bindings("timeout", "0s")}, plan + ".bindings.timeout", "longer than zero"},
+		{"extra credential replacing a standard one", map[string]any{"0.plans.0.bindings": bindings("extra_credentials", map[string]any{"port": "1"})}, plan + ".bindings.extra_credentials.port", "every binding has"},
+		{"extra credential template", map[string]any{"0.plans.0.bindings": bindings("extra_credentials", map[string]any{"vhost": "{{.Vhost}}"})}, plan + ".bindings.extra_credentials.vhost", "not a template over"},
+		{"fixed value unsafe for binding commands", map[string]any{"0.plans.0.bindings": bindings("timeout", "5s"), "0.plans.0.credentials.username": map[string]any{"value": "ad'min"}}, plan + ".credentials.username.value", "only letters, digits and '_'"},
+		{"secret file without key", map[string]any{"0.plans.0.credentials.password": map[string]any{"as_file": true}}, plan + ".credentials.password.as_file", "needs a key"},
+		{"hostname", map[string]any{"0.plans.0.container.hostname": "rabbit_1"}, container + ".hostname", "not a host name"},
 		{"missing container", map[string]any{"0.plans.0.container": remove}, plan + ".container", "required"},
 		{"container as a string", map[string]any{"0.plans.0.container": "docker"}, plan + ".container", "expected an object"},
 		{"uri port not exposed", map[string]any{"0.plans.0.credentials.uri.port": "5432/tcp"}, plan + ".credentials.uri.port", "uri.port 5432/tcp is not among container.expose_ports"},
@@ -423,5 +433,63 @@ func TestPlanOverridesService(t *testing.T) {
 		if tt.plan.IsBindable(s) != tt.bindable || tt.plan.IsUpdateable(s) != tt.updateable {
 			t.Errorf("plan %+v: bindable %v updateable %v", tt.plan, tt.plan.IsBindable(s), tt.plan.IsUpdateable(s))
 		}
+	}
+}
+
+// bindings is a valid `bindings` object with one key set.
+func bindings(key string, value any) map[string]any {
+	b := map[string]any{"create": []any{"sh", "-ec", "create"}, "drop": "drop-user"}
+	b[key] = value
+	return b
+}
+
+func TestBindingsOfTheServiceApplyToPlansWithoutTheirOwn(t *testing.T) {
+	c, _ := mustParse(t, edited(t, map[string]any{
+		"0.bindings":         bindings("timeout", "5s"),
+		"0.plans.1":          map[string]any{"id": "plan-a2", "name": "own", "description": "Own", "container": map[string]any{"backend": "docker", "image": "example/redis"}, "bindings": bindings("credentials", []any{"password"})},
+		"0.plans.0.metadata": map[string]any{},
+	}))
+	inherited, own, none := c.Services[0].Plans[0].Bindings, c.Services[0].Plans[1].Bindings, c.Services[1].Plans[0].Bindings
+	if inherited == nil || !slices.Equal(inherited.Create, []string{"sh", "-ec", "create"}) || !slices.Equal(inherited.Drop, []string{"drop-user"}) || inherited.Timeout.D() != 5*time.Second {
+		t.Errorf("plan without bindings of its own: %+v, want the service's", inherited)
+	}
+	// The default fields follow the plan's credentials: plan-a has a password and a uri.
+	if !slices.Equal(inherited.Credentials, []string{"username", "password", "uri"}) {
+		t.Errorf("default binding credentials %q", inherited.Credentials)
+	}
+	if own == nil || !slices.Equal(own.Credentials, []string{"password"}) || own.Timeout.D() != time.Minute {
+		t.Errorf("plan with bindings of its own: %+v, want its own with the default timeout", own)
+	}
+	if none != nil {
+		t.Errorf("a service without bindings: %+v", none)
+	}
+	raw, err := c.MarshalOSB()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var osb struct {
+		Services []struct {
+			Plans []map[string]any `json:"plans"`
+		} `json:"services"`
+	}
+	if err := json.Unmarshal(raw, &osb); err != nil {
+		t.Fatal(err)
+	}
+	if osb.Services[0].Plans[0]["binding_rotatable"] != true || osb.Services[1].Plans[0]["binding_rotatable"] != nil {
+		t.Errorf("binding_rotatable: %v and %v, want true for a plan with bindings and absent without", osb.Services[0].Plans[0]["binding_rotatable"], osb.Services[1].Plans[0]["binding_rotatable"])
+	}
+	if strings.Contains(string(raw), "drop-user") || strings.Contains(string(raw), `"bindings":`) {
+		t.Errorf("the OSB catalog shows the binding commands: %s", raw)
+	}
+}
+
+func TestSecretFileAndHostname(t *testing.T) {
+	c, _ := mustParse(t, edited(t, map[string]any{
+		"0.plans.0.credentials.password": map[string]any{"key": "REDIS_PASSWORD_FILE", "as_file": true},
+		"0.plans.0.container.hostname":   "rabbitmq",
+	}))
+	p := c.Services[0].Plans[0]
+	if f := p.Credentials.Password; f == nil || !f.AsFile || f.Key != "REDIS_PASSWORD_FILE" || p.Container.Hostname != "rabbitmq" {
+		t.Errorf("password %+v hostname %q", f, p.Container.Hostname)
 	}
 }

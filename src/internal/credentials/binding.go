@@ -2,6 +2,7 @@ package credentials
 
 import (
 	"encoding/json"
+	"fmt"
 	"net"
 	"net/url"
 	"sort"
@@ -23,6 +24,9 @@ type Binding struct {
 	Password string            `json:"password,omitempty"`
 	DBName   string            `json:"dbname,omitempty"`
 	URI      string            `json:"uri,omitempty"`
+	// Extra are the engine's own additions (a RabbitMQ vhost), from the plan's
+	// bindings.extra_credentials.
+	Extra map[string]string `json:"-"`
 }
 
 // Endpoint is one host and the ports apps must reach on it, per protocol.
@@ -33,7 +37,10 @@ type Endpoint struct {
 }
 
 // ForBinding builds the credentials of a binding to inst, an instance of plan, reached at host.
-func ForBinding(plan catalog.Plan, inst store.Instance, host string) Binding {
+// user is the binding's own user when the plan gives each binding one (plan.Bindings): then the
+// credentials carry it and never the instance's admin user; else (nil) they carry the
+// instance's credentials, shared by every binding.
+func ForBinding(plan catalog.Plan, inst store.Instance, host string, user *store.BindingUser) (Binding, error) {
 	spec := plan.Credentials
 	b := Binding{Hostname: host, Host: host}
 	if spec.Hostname != nil && spec.Hostname.Value != "" {
@@ -50,19 +57,47 @@ func ForBinding(plan catalog.Plan, inst store.Instance, host string) Binding {
 			b.Port = hostPort
 		}
 	}
-	if spec.Username != nil {
-		b.Username = inst.Credentials.Username
+	own := plan.Bindings
+	if own == nil {
+		if spec.Username != nil {
+			b.Username = inst.Credentials.Username
+		}
+		if spec.Password != nil {
+			b.Password = inst.Credentials.Password
+		}
+		if spec.DBName != nil {
+			b.DBName = inst.Credentials.DBName
+		}
+		if spec.URI != nil && spec.URI.Prefix != "" {
+			b.URI = buildURI(spec.URI.Prefix, b)
+		}
+		return b, nil
 	}
-	if spec.Password != nil {
-		b.Password = inst.Credentials.Password
+	if own.Has("username") {
+		b.Username = user.Username
 	}
-	if spec.DBName != nil {
+	if own.Has("password") {
+		b.Password = user.Password
+	}
+	if own.Has("dbname") {
 		b.DBName = inst.Credentials.DBName
 	}
-	if spec.URI != nil && spec.URI.Prefix != "" {
-		b.URI = buildURI(spec.URI.Prefix, b)
+	if own.Has("uri") {
+		// The uri always names the binding's user and database, whichever fields are listed.
+		b.URI = buildURI(spec.URI.Prefix, Binding{Hostname: b.Hostname, Port: b.Port, Username: user.Username, Password: user.Password, DBName: inst.Credentials.DBName})
 	}
-	return b
+	facts := catalog.BindingFacts{Username: user.Username, Password: user.Password, DBName: inst.Credentials.DBName, Host: b.Hostname, Port: b.Port}
+	for name, t := range own.Extra {
+		var text strings.Builder
+		if err := t.Execute(&text, facts); err != nil {
+			return Binding{}, fmt.Errorf("extra credential %s: %w", name, err)
+		}
+		if b.Extra == nil {
+			b.Extra = map[string]string{}
+		}
+		b.Extra[name] = text.String()
+	}
+	return b, nil
 }
 
 // buildURI is prefix://[user[:pass]@]host[:port][/dbname], with user and password escaped.
@@ -113,8 +148,18 @@ func SyslogDrainURL(plan catalog.Plan, inst store.Instance, host string) string 
 	return plan.SyslogDrainProtocol + "://" + net.JoinHostPort(host, hostPort)
 }
 
-// JSON is b as the raw `credentials` object.
+// JSON is b as the raw `credentials` object, extras beside the standard fields.
 func (b Binding) JSON() json.RawMessage {
-	data, _ := json.Marshal(b) // strings and a string map always marshal
+	type standard Binding                // without this method, so that Marshal does not recurse
+	data, _ := json.Marshal(standard(b)) // strings and string maps always marshal
+	if len(b.Extra) == 0 {
+		return data
+	}
+	var fields map[string]any
+	_ = json.Unmarshal(data, &fields)
+	for name, value := range b.Extra {
+		fields[name] = value
+	}
+	data, _ = json.Marshal(fields)
 	return data
 }

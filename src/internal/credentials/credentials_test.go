@@ -34,7 +34,7 @@ func TestBindingPicksTheCredentialPort(t *testing.T) {
 		Username: &catalog.CredentialField{Key: "U"}, Password: &catalog.CredentialField{Key: "P"},
 		DBName: &catalog.CredentialField{Key: "D"}, URI: &catalog.URISpec{Prefix: "postgres", Port: "5432/tcp"},
 	}}
-	b := ForBinding(plan, inst, "10.0.0.5")
+	b := mustBind(t, plan, inst, "10.0.0.5", nil)
 	if b.Port != "20001" || b.Host != "10.0.0.5" || b.Hostname != "10.0.0.5" || len(b.Ports) != 2 {
 		t.Errorf("binding %+v: want port 20001 (uri.port) of two ports on 10.0.0.5", b)
 	}
@@ -42,7 +42,7 @@ func TestBindingPicksTheCredentialPort(t *testing.T) {
 		t.Errorf("uri %q: user and password must be escaped", b.URI)
 	}
 	plan.Credentials.URI = nil
-	if b := ForBinding(plan, inst, "h"); b.Port != "" || b.URI != "" {
+	if b := mustBind(t, plan, inst, "h", nil); b.Port != "" || b.URI != "" {
 		t.Errorf("two ports and no uri.port: port %q uri %q, want neither", b.Port, b.URI)
 	}
 }
@@ -50,7 +50,7 @@ func TestBindingPicksTheCredentialPort(t *testing.T) {
 func TestBindingOfAPasswordOnlyService(t *testing.T) {
 	inst := store.Instance{Ports: map[string]string{"6379/tcp": "20003"}, Credentials: store.Credentials{Password: "secret"}}
 	plan := catalog.Plan{Credentials: catalog.Credentials{Password: &catalog.CredentialField{Key: "REDIS_PASSWORD"}, URI: &catalog.URISpec{Prefix: "redis"}}}
-	b := ForBinding(plan, inst, "h")
+	b := mustBind(t, plan, inst, "h", nil)
 	if b.Port != "20003" || b.Username != "" || b.DBName != "" {
 		t.Errorf("binding %+v: want the single port and no username or dbname", b)
 	}
@@ -68,7 +68,7 @@ func TestHostnameOverrideAndSyslogDrainAndEndpoints(t *testing.T) {
 		Credentials:     catalog.Credentials{Hostname: &catalog.CredentialField{Value: "logs.example.com"}},
 		SyslogDrainPort: "514/tcp", SyslogDrainProtocol: "syslog-tls",
 	}
-	if b := ForBinding(plan, inst, "10.0.0.5"); b.Hostname != "logs.example.com" || b.Host != "10.0.0.5" {
+	if b := mustBind(t, plan, inst, "10.0.0.5", nil); b.Hostname != "logs.example.com" || b.Host != "10.0.0.5" {
 		t.Errorf("hostname override: %+v", b)
 	}
 	if url := SyslogDrainURL(plan, inst, "10.0.0.5"); url != "syslog-tls://10.0.0.5:20010" {
@@ -81,5 +81,49 @@ func TestHostnameOverrideAndSyslogDrainAndEndpoints(t *testing.T) {
 	endpoints := Endpoints(inst, "10.0.0.5")
 	if len(endpoints) != 2 || endpoints[0].Protocol != "tcp" || strings.Join(endpoints[0].Ports, ",") != "20010,20012" || endpoints[1].Protocol != "udp" {
 		t.Errorf("endpoints %+v: want tcp 20010,20012 and udp 20011", endpoints)
+	}
+}
+
+func mustBind(t *testing.T, plan catalog.Plan, inst store.Instance, host string, user *store.BindingUser) Binding {
+	t.Helper()
+	b, err := ForBinding(plan, inst, host, user)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func TestBindingOfItsOwnCarriesItsUserNeverTheAdmin(t *testing.T) {
+	inst := store.Instance{
+		Ports:       map[string]string{"5672/tcp": "20001", "15672/tcp": "20002"},
+		Credentials: store.Credentials{Username: "admin1", Password: "adminpass", DBName: "vhost1"},
+	}
+	cat, _, err := catalog.Parse([]byte(`[{"id": "s", "name": "rabbitmq", "description": "d", "plans": [{
+		"id": "p", "name": "small", "description": "d",
+		"container": {"backend": "docker", "image": "rabbitmq", "tag": "4-management", "expose_ports": ["5672/tcp", "15672/tcp"]},
+		"credentials": {"username": {"key": "U"}, "password": {"key": "P_FILE", "as_file": true}, "dbname": {"key": "V"}, "uri": {"prefix": "amqp", "port": "5672/tcp"}},
+		"bindings": {"create": ["true"], "drop": ["true"], "credentials": ["username", "password", "uri"],
+			"extra_credentials": {"vhost": "{{.DBName}}", "management": "http://{{.Host}}:15672"}}}]}]`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	plan := cat.Services[0].Plans[0]
+	b := mustBind(t, plan, inst, "10.0.0.5", &store.BindingUser{Username: "u1", Password: "p1"})
+	if b.Username != "u1" || b.Password != "p1" || b.DBName != "" || b.Port != "20001" {
+		t.Errorf("binding %+v: want user u1 with its password, no dbname (not listed), port 20001", b)
+	}
+	if b.URI != "amqp://u1:p1@10.0.0.5:20001/vhost1" {
+		t.Errorf("uri %q: want the binding's user on the instance's vhost", b.URI)
+	}
+	json := string(b.JSON())
+	for _, want := range []string{`"vhost":"vhost1"`, `"management":"http://10.0.0.5:15672"`, `"username":"u1"`} {
+		if !strings.Contains(json, want) {
+			t.Errorf("credentials %s lack %s", json, want)
+		}
+	}
+	for _, admin := range []string{"admin1", "adminpass"} {
+		if strings.Contains(json, admin) {
+			t.Errorf("credentials %s carry the instance's admin credential %s", json, admin)
+		}
 	}
 }

@@ -14,6 +14,7 @@ import (
 type ContainerSpec struct {
 	Name          string
 	Image         string
+	Hostname      string   // "" lets the engine use the container id
 	Cmd           []string // nil keeps the image's CMD
 	Entrypoint    []string // nil keeps the image's ENTRYPOINT
 	Env           []string // "KEY=VALUE"; the value may contain '='
@@ -75,7 +76,8 @@ func IsUnavailable(err error) bool {
 	return client.IsErrConnectionFailed(err)
 }
 
-// IsConflict reports whether err says that the object exists already (e.g. a container name in use).
+// IsConflict reports whether err says that the request does not fit the object's state: a
+// container name in use, an exec in a container that is not running.
 func IsConflict(err error) bool {
 	return cerrdefs.IsConflict(err)
 }

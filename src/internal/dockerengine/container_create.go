@@ -27,6 +27,7 @@ func (c *Client) CreateContainer(ctx context.Context, spec ContainerSpec) (strin
 	}
 	config := &container.Config{
 		Image:        spec.Image,
+		Hostname:     spec.Hostname,
 		Cmd:          spec.Cmd,
 		Entrypoint:   spec.Entrypoint,
 		Env:          spec.Env,

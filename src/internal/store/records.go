@@ -89,10 +89,29 @@ type Binding struct {
 	BindResource json.RawMessage `json:"bind_resource,omitempty"`
 	Parameters   json.RawMessage `json:"parameters,omitempty"`
 	Context      json.RawMessage `json:"context,omitempty"`
+	// PredecessorID is the binding this one rotates (predecessor_binding_id).
+	PredecessorID string `json:"predecessor_id,omitempty"`
+	// User is the binding's own user in the service, for plans with per-binding users; nil when
+	// the binding hands out the instance's credentials (and for every binding made before
+	// per-binding users existed, which keep working as they were).
+	User *BindingUser `json:"user,omitempty"`
+	// Creating is set from before the user's create command runs until the answer is stored.
+	// A binding still creating when the broker starts was cut short: the broker drops its user
+	// and forgets it (the platform never got its credentials).
+	Creating bool `json:"creating,omitempty"`
+	// CreateExec is the engine's id of the create command, so that a restarted broker waits for
+	// a command that outlived it before it drops the user.
+	CreateExec string `json:"create_exec,omitempty"`
 	// Response is the binding's OSB response body (credentials, endpoints, syslog_drain_url)
 	// exactly as first given, so that repeated and GET requests answer the same.
 	Response  json.RawMessage `json:"response"`
 	CreatedAt time.Time       `json:"created_at"`
+}
+
+// BindingUser is a binding's own user in the service.
+type BindingUser struct {
+	Username string `json:"username"`
+	Password string `json:"password"`
 }
 
 // Tombstone remembers a deleted instance for a while, so that the platform's last_operation
