@@ -30,19 +30,38 @@ const (
 	e2eBrokerName    = "docker-broker"
 )
 
-// startBroker starts a docker-broker with the three seed services (testdata/services.json, the
-// values of services/op-*.yml) on the test binary's dockerd, served over HTTP.
-func startBroker(t *testing.T) *brokertest.Broker {
+// startBroker starts a docker-broker named name with the catalog services (the broker's
+// `services` property, JSON) on the test binary's dockerd, served over HTTP, publishing
+// instances on host ports in ports (each test a range of its own).
+func startBroker(t *testing.T, services []byte, name string, ports [2]int) *brokertest.Broker {
 	t.Helper()
-	testenv.Docker(t).Standin(t, standin.Redis) // the only service this test runs
-	services, err := os.ReadFile("testdata/services.json")
-	if err != nil {
-		t.Fatal(err)
-	}
+	testenv.Docker(t).Standin(t, standin.Redis) // the only service these tests run
 	return brokertest.Start(t, services, func(c *broker.Config) {
-		c.Name = "e2e-" + e2eBrokerName
-		c.PortRange = [2]int{20000, 20999}
+		c.Name = name
+		c.PortRange = ports
 	})
+}
+
+// registrarConfig is the errands' config for broker b, registered as e2eBrokerName with the
+// Cloud Foundry cc as its admin.
+func registrarConfig(cc *cfstandin.Server, b *brokertest.Broker) registrar.Config {
+	return registrar.Config{
+		CF:     registrar.CFConfig{APIURL: cc.URL, Username: "admin", Password: e2eAdminPassword, SkipSSLValidation: true},
+		Broker: registrar.BrokerConfig{Name: e2eBrokerName, URL: b.URL, Username: brokertest.Username, Password: brokertest.Password},
+	}
+}
+
+// loginAsAdmin logs the session in to the Cloud Foundry at apiURL as admin and targets a new
+// org demo, space dev, as a developer's first cf commands do.
+func (s *cfSession) loginAsAdmin(apiURL string) {
+	s.t.Helper()
+	s.must("api", apiURL, "--skip-ssl-validation")
+	if _, err := s.run([]string{e2eAdminPassword}, "auth", "admin", e2eAdminPassword); err != nil {
+		s.t.Fatal(err)
+	}
+	s.must("create-org", "demo")
+	s.must("create-space", "dev", "-o", "demo")
+	s.must("target", "-o", "demo", "-s", "dev")
 }
 
 // runRegistrar runs the broker-registrar binary as the errand does and returns its output
@@ -73,12 +92,29 @@ func runRegistrar(t *testing.T, command string, cfg registrar.Config) (string, e
 
 // serviceKey is `cf service-key`'s JSON: the binding's credentials in the seed's shape.
 type serviceKey struct {
-	Credentials struct {
-		Hostname string            `json:"hostname"`
-		Port     string            `json:"port"`
-		Ports    map[string]string `json:"ports"`
-		Password string            `json:"password"`
-	} `json:"credentials"`
+	Credentials keyCredentials `json:"credentials"`
+}
+
+// keyCredentials are a service key's credentials; username and uri come with the plans whose
+// credentials name them.
+type keyCredentials struct {
+	Hostname string            `json:"hostname"`
+	Port     string            `json:"port"`
+	Ports    map[string]string `json:"ports"`
+	Username string            `json:"username"`
+	Password string            `json:"password"`
+	URI      string            `json:"uri"`
+}
+
+// serviceKey runs `cf service-key instance key` and decodes the JSON it prints.
+func (s *cfSession) serviceKey(instance, key string) serviceKey {
+	s.t.Helper()
+	out := s.must("service-key", instance, key)
+	var k serviceKey
+	if err := json.Unmarshal([]byte(out[max(strings.Index(out, "{"), 0):]), &k); err != nil {
+		s.t.Fatalf("cf service-key %s %s does not print JSON: %v", instance, key, err)
+	}
+	return k
 }
 
 // TestCloudFoundryFlowWithTheRealCFCLI is the seed README's Cloud Foundry transcript: the
@@ -86,13 +122,15 @@ type serviceKey struct {
 // real broker and a real Redis container; then the deregistrar errand.
 func TestCloudFoundryFlowWithTheRealCFCLI(t *testing.T) {
 	cf := newCFSession(t) // first: the build may take minutes on a new machine
-	b := startBroker(t)
+	// The three seed services: the values of services/op-{postgresql96,mysql56,redis32}.yml.
+	services, err := os.ReadFile("testdata/services.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := startBroker(t, services, "e2e-"+e2eBrokerName, [2]int{20000, 20999})
 	cc := cfstandin.Start(cfstandin.Options{AdminPassword: e2eAdminPassword})
 	t.Cleanup(cc.Close)
-	cfg := registrar.Config{
-		CF:     registrar.CFConfig{APIURL: cc.URL, Username: "admin", Password: e2eAdminPassword, SkipSSLValidation: true},
-		Broker: registrar.BrokerConfig{Name: e2eBrokerName, URL: b.URL, Username: brokertest.Username, Password: brokertest.Password},
-	}
+	cfg := registrarConfig(cc, b)
 
 	// bosh run-errand broker-registrar
 	out, err := runRegistrar(t, "register", cfg)
@@ -106,13 +144,7 @@ func TestCloudFoundryFlowWithTheRealCFCLI(t *testing.T) {
 		t.Fatalf("the registrar's output must finish with the seed README's lines")
 	}
 
-	cf.must("api", cc.URL, "--skip-ssl-validation")
-	if _, err := cf.run([]string{e2eAdminPassword}, "auth", "admin", e2eAdminPassword); err != nil {
-		t.Fatal(err)
-	}
-	cf.must("create-org", "demo")
-	cf.must("create-space", "dev", "-o", "demo")
-	cf.must("target", "-o", "demo", "-s", "dev")
+	cf.loginAsAdmin(cc.URL)
 
 	market := cf.must("marketplace")
 	for _, want := range []string{
@@ -132,12 +164,7 @@ func TestCloudFoundryFlowWithTheRealCFCLI(t *testing.T) {
 	}
 
 	cf.must("create-service-key", "redis1", "redis1-key", "--wait")
-	keyOut := cf.must("service-key", "redis1", "redis1-key")
-	var key serviceKey
-	if err := json.Unmarshal([]byte(keyOut[strings.Index(keyOut, "{"):]), &key); err != nil {
-		t.Fatalf("cf service-key does not print JSON: %v", err)
-	}
-	c := key.Credentials
+	c := cf.serviceKey("redis1", "redis1-key").Credentials
 	if c.Hostname == "" || c.Port == "" || c.Ports["6379/tcp"] != c.Port || c.Password == "" {
 		t.Fatalf("credentials not in the seed's shape (hostname, password, port, ports): %+v", c)
 	}

@@ -17,7 +17,7 @@ import (
 // 200 containers) and its resident memory. It prints figures; it asserts nothing about them.
 func BenchmarkBrokerAt200Instances(b *testing.B) {
 	const instances, parallel = 200, 20
-	p := startBrokerProcess(b)
+	p := startBrokerProcess(b, seedServices(b))
 	for range b.N {
 		sem := make(chan struct{}, parallel)
 		var wg sync.WaitGroup

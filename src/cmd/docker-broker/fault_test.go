@@ -39,15 +39,23 @@ type brokerProcess struct {
 	dataDir string
 }
 
-func startBrokerProcess(t testing.TB) *brokerProcess {
+// seedServices is the catalog of testdata/services.json: the seed's three services.
+func seedServices(t testing.TB) []byte {
+	t.Helper()
+	services, err := os.ReadFile("testdata/services.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return services
+}
+
+// startBrokerProcess runs the broker with the catalog services (the JSON `services` array) on
+// the test binary's dockerd, with the redis stand-in loaded.
+func startBrokerProcess(t testing.TB, services []byte) *brokerProcess {
 	t.Helper()
 	d := testenv.Docker(t)
 	d.Standin(t, standin.Redis)
 	binary, err := testenv.Binary("docker-broker")
-	if err != nil {
-		t.Fatal(err)
-	}
-	services, err := os.ReadFile("testdata/services.json")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -131,7 +139,7 @@ func (p *brokerProcess) request(method, path string, body any) (int, []byte) {
 // a provision and restarts it: last_operation must end (succeeded or failed), and no container
 // or directory may be left without a record.
 func TestBrokerKilledDuringProvisionEndsTheOperation(t *testing.T) {
-	p := startBrokerProcess(t)
+	p := startBrokerProcess(t, seedServices(t))
 	d := testenv.Docker(t)
 	for i, killWhen := range []string{"right after the 202", "once the container exists"} {
 		id := fmt.Sprintf("killed-%d", i)

@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cloudfoundry-community/docker-broker/src/internal/brokertest"
+	"github.com/cloudfoundry-community/docker-broker/src/internal/catalog"
 	"github.com/cloudfoundry-community/docker-broker/src/internal/dockerengine"
 	"github.com/cloudfoundry-community/docker-broker/src/internal/standin"
 )
@@ -139,6 +141,74 @@ func measure(n int, fn func(i int)) [2]time.Duration {
 		fn(i)
 		d[i] = time.Since(start)
 	}
+	return percentiles(d)
+}
+
+// BenchmarkBindingUsers compares bind and unbind with per-binding users through the broker
+// (HTTP, the user created or dropped by the plan's command before the answer) with a raw exec
+// of the same command through the Engine API, for PostgreSQL and Redis. The two are
+// interleaved, so that both see the same load.
+func BenchmarkBindingUsers(b *testing.B) {
+	for _, file := range []string{"services/op-postgresql17.yml", "services/op-redis74.yml"} {
+		b.Run(file, func(b *testing.B) {
+			services := brokertest.Services(b, file)
+			cat, _, err := catalog.Parse(services)
+			if err != nil {
+				b.Fatal(err)
+			}
+			service, plan := cat.Services[0].ID, cat.Services[0].Plans[0]
+			h := startHarness(b, services, nil)
+			const id, n = "bench-users", 40
+			h.provision(id, service, plan.ID)
+			inst, _, err := h.Store.Instance(id)
+			if err != nil {
+				b.Fatal(err)
+			}
+			raw := func(cmd []string, user int) {
+				env := []string{
+					catalog.EnvBindingUsername + fmt.Sprintf("=uraw%011d", user), catalog.EnvBindingPassword + "=rawpassword0123456789abc",
+					catalog.EnvInstanceUsername + "=" + inst.Credentials.Username, catalog.EnvInstancePassword + "=" + inst.Credentials.Password,
+					catalog.EnvInstanceDBName + "=" + inst.Credentials.DBName,
+				}
+				execID, err := h.Docker.Engine.CreateExec(context.Background(), "cf-"+id, dockerengine.Exec{Cmd: cmd, Env: env})
+				if err != nil {
+					b.Fatal(err)
+				}
+				if res, err := h.Docker.Engine.StartExec(context.Background(), execID); err != nil || res.ExitCode != 0 {
+					b.Fatalf("raw exec: %v %d %s", err, res.ExitCode, res.Output)
+				}
+			}
+			b.ResetTimer()
+			for range b.N {
+				var bind, rawCreate, unbindT, rawDrop []time.Duration
+				timed := func(into *[]time.Duration, fn func()) {
+					start := time.Now()
+					fn()
+					*into = append(*into, time.Since(start))
+				}
+				for i := range n {
+					binding := fmt.Sprintf("b-%d", i)
+					timed(&bind, func() { h.bind(id, binding, service, plan.ID) })
+					timed(&rawCreate, func() { raw(plan.Bindings.Create, i) })
+					timed(&unbindT, func() { unbind(b, h, id, binding, service, plan.ID) })
+					timed(&rawDrop, func() { raw(plan.Bindings.Drop, i) })
+				}
+				for _, row := range []struct {
+					what       string
+					broker, rw []time.Duration
+				}{{"bind  ", bind, rawCreate}, {"unbind", unbindT, rawDrop}} {
+					bp, rp := percentiles(row.broker), percentiles(row.rw)
+					b.Logf("%s %s: broker p50 %s p99 %s; raw exec p50 %s p99 %s; ratio p50 %.2f p99 %.2f (target <= 1.2)",
+						cat.Services[0].Name, row.what, bp[0], bp[1], rp[0], rp[1], float64(bp[0])/float64(rp[0]), float64(bp[1])/float64(rp[1]))
+				}
+			}
+		})
+	}
+}
+
+// percentiles returns the 50th and 99th percentile of d.
+func percentiles(d []time.Duration) [2]time.Duration {
 	sort.Slice(d, func(i, j int) bool { return d[i] < d[j] })
+	n := len(d)
 	return [2]time.Duration{d[n/2].Round(time.Microsecond), d[n*99/100].Round(time.Microsecond)}
 }

@@ -159,12 +159,18 @@ func (b *Broker) bindResponse(plan catalog.Plan, inst store.Instance, user *stor
 
 // createUser runs the create command of a recorded binding and answers it. When the command
 // fails, the drop command undoes what it may have done and the record goes: a failed bind
-// leaves nothing (or, if even the drop fails, a record that housekeeping cleans up).
+// leaves nothing (or, if even the drop fails, a record that housekeeping cleans up). A command
+// that never started (the container is not running) did nothing to undo.
 func (b *Broker) createUser(ctx context.Context, p *pendingBinding) (osbapi.BindResponse, error) {
 	binding := p.binding
+	started := false
 	err := b.runBindingCommand(ctx, p.inst, p.bindings, "create", *binding.User, func(execID string) error {
 		binding.CreateExec = execID
-		return b.store.PutBinding(binding)
+		if err := b.store.PutBinding(binding); err != nil {
+			return err
+		}
+		started = true
+		return nil
 	})
 	if err == nil {
 		binding.Creating, binding.CreateExec = false, ""
@@ -174,7 +180,10 @@ func (b *Broker) createUser(ctx context.Context, p *pendingBinding) (osbapi.Bind
 		}
 	}
 	b.log.Error("creating a binding's user failed; dropping it", "instance_id", binding.InstanceID, "binding_id", binding.ID, "error", err.Error())
-	undo := b.runBindingCommand(ctx, p.inst, p.bindings, "drop", *binding.User, nil)
+	var undo error
+	if started {
+		undo = b.runBindingCommand(ctx, p.inst, p.bindings, "drop", *binding.User, nil)
+	}
 	if undo == nil {
 		undo = b.store.DeleteBinding(binding.InstanceID, binding.ID)
 	}

@@ -37,13 +37,19 @@ type harness struct {
 
 func newHarness(t testing.TB, configure func(*broker.Config)) *harness {
 	t.Helper()
-	d := testenv.Docker(t)
-	for _, r := range standin.All() {
-		d.Standin(t, r)
-	}
 	services, err := os.ReadFile("testdata/services.json")
 	if err != nil {
 		t.Fatal(err)
+	}
+	return startHarness(t, services, configure)
+}
+
+// startHarness is a broker with the catalog services (the JSON `services` array).
+func startHarness(t testing.TB, services []byte, configure func(*broker.Config)) *harness {
+	t.Helper()
+	d := testenv.Docker(t)
+	for _, r := range standin.All() {
+		d.Standin(t, r)
 	}
 	return &harness{Broker: brokertest.Start(t, services, configure), t: t}
 }

@@ -11,10 +11,12 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -198,6 +200,11 @@ func prepareRootfs(rootfs string, r Recipe, script []byte) error {
 			return err
 		}
 	}
+	for _, name := range slices.Sorted(maps.Keys(r.Files)) {
+		if err := writeFile(rootfs, name, r.Files[name]); err != nil {
+			return err
+		}
+	}
 	ep := filepath.Join(rootfs, EntrypointPath)
 	if err := checkInside(rootfs, ep); err != nil {
 		return err
@@ -209,6 +216,27 @@ func prepareRootfs(rootfs string, r Recipe, script []byte) error {
 		return err
 	}
 	return os.Chmod(ep, 0o755) // whatever the umask
+}
+
+// writeFile writes one of the recipe's files (name relative to rootfs), creating its parent
+// directories. checkInside first: no existing parent is a symbolic link, so neither the
+// directories MkdirAll creates nor the file land outside the tree.
+func writeFile(rootfs, name, content string) error {
+	if name == "" || filepath.IsAbs(name) || strings.Contains(name, "..") {
+		return fmt.Errorf("file %q must be relative to the root file system", name)
+	}
+	p := filepath.Join(rootfs, name)
+	if err := checkInside(rootfs, p); err != nil {
+		return err
+	}
+	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+		return err
+	}
+	_ = os.Remove(p) // a symbolic link is replaced, not followed
+	if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+		return err
+	}
+	return os.Chmod(p, 0o644) // whatever the umask
 }
 
 // removeGlob removes what pattern (relative to rootfs) matches.

@@ -9,6 +9,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -18,6 +19,7 @@ import (
 	"github.com/go-sql-driver/mysql"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+	amqp "github.com/rabbitmq/amqp091-go"
 	"github.com/redis/go-redis/v9"
 
 	"github.com/cloudfoundry-community/docker-broker/src/internal/dockerengine"
@@ -38,21 +40,79 @@ type service struct {
 	c    dockerengine.Container
 }
 
+// start runs a container of the recipe's image (spec.Image may name another of its tags)
+// with every port the image exposes published on 127.0.0.1.
 func start(t *testing.T, recipe standin.Recipe, spec dockerengine.ContainerSpec) *service {
 	t.Helper()
 	if testing.Short() {
 		t.Skip("skipping a stand-in image test in -short mode")
 	}
 	d := testenv.Docker(t)
-	spec.Image = d.Standin(t, recipe)
-	port := recipe.ExposedPorts[0]
-	spec.Ports = []dockerengine.PortMapping{{ContainerPort: port, HostIP: "127.0.0.1"}}
-	s := &service{t: t, d: d, spec: spec, port: port}
+	image := d.Standin(t, recipe)
+	if spec.Image == "" {
+		spec.Image = image
+	}
+	spec.Ports = nil
+	for _, p := range recipe.ExposedPorts {
+		spec.Ports = append(spec.Ports, dockerengine.PortMapping{ContainerPort: p, HostIP: "127.0.0.1"})
+	}
+	s := &service{t: t, d: d, spec: spec, port: recipe.ExposedPorts[0]}
 	s.c = d.Run(t, spec)
 	return s
 }
 
-func (s *service) addr() string { return testenv.HostPort(s.t, s.c, s.port) }
+// addr is where the image's first exposed port is published, addrOf another one's.
+func (s *service) addr() string              { return testenv.HostPort(s.t, s.c, s.port) }
+func (s *service) addrOf(port string) string { return testenv.HostPort(s.t, s.c, port) }
+
+// exec runs cmd in the container, with env added to its environment, and returns its exit
+// code and output.
+func (s *service) exec(cmd []string, env ...string) (int, string) {
+	s.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	id, err := s.d.Engine.CreateExec(ctx, s.c.ID, dockerengine.Exec{Cmd: cmd, Env: env})
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	res, err := s.d.Engine.StartExec(ctx, id)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	return res.ExitCode, string(res.Output)
+}
+
+// exited waits for the container to stop by itself and returns its exit code.
+func (s *service) exited() int {
+	s.t.Helper()
+	deadline := time.Now().Add(readyTimeout)
+	for {
+		c, err := s.d.Engine.InspectContainer(context.Background(), s.c.ID)
+		if err != nil {
+			s.t.Fatal(err)
+		}
+		if !c.Running {
+			return c.ExitCode
+		}
+		if time.Now().After(deadline) {
+			s.t.Fatalf("the container still runs after %v\n%s", readyTimeout, s.logs())
+		}
+		time.Sleep(250 * time.Millisecond)
+	}
+}
+
+// checkRefused runs a container that must refuse its configuration: it exits non-zero at
+// once, saying why (want, in its logs).
+func checkRefused(t *testing.T, recipe standin.Recipe, spec dockerengine.ContainerSpec, want string) {
+	t.Helper()
+	s := start(t, recipe, spec)
+	if code := s.exited(); code == 0 {
+		t.Errorf("exit code 0, want a refusal\n%s", s.logs())
+	}
+	if logs := s.logs(); !strings.Contains(logs, want) {
+		t.Errorf("the logs do not say %q:\n%s", want, logs)
+	}
+}
 
 // recreate stops (with the image's stop signal, as `docker stop` does) and removes the
 // container, then runs a new one with the same spec (and so the same host directories).
@@ -101,6 +161,22 @@ func (s *service) waitFor(what string, try func(ctx context.Context) error) {
 		}
 		time.Sleep(250 * time.Millisecond)
 	}
+}
+
+// secretsDir writes files as the broker writes a plan's secrets (0600, owned by root, the
+// test's user) into a directory to mount read-only at /run/secrets.
+func secretsDir(t *testing.T, files map[string]string) string {
+	t.Helper()
+	dir := filepath.Join(t.TempDir(), "secrets")
+	if err := os.Mkdir(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for name, content := range files {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(content), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir
 }
 
 func hostDir(t *testing.T) string {
@@ -274,6 +350,40 @@ func TestPostgreSQLDefaults(t *testing.T) {
 	})
 }
 
+// The broker passes secrets as files (credentials as_file): POSTGRES_*_FILE, read as root
+// from 0600 root-owned files, as the official postgres:17 image does.
+func TestPostgreSQLFileVariants(t *testing.T) {
+	t.Parallel()
+	secrets := secretsDir(t, map[string]string{
+		"username": "file_user", "password": "file pw'\"$1\n", "dbname": "file_db", // a trailing newline is not part of the value
+	})
+	s := start(t, standin.PostgreSQL, dockerengine.ContainerSpec{
+		Image: "postgres:17",
+		Env: []string{
+			"POSTGRES_USER_FILE=/run/secrets/username",
+			"POSTGRES_PASSWORD_FILE=/run/secrets/password",
+			"POSTGRES_DB_FILE=/run/secrets/dbname",
+		},
+		Binds: []string{secrets + ":/run/secrets:ro"},
+	})
+	s.waitFor("postgres accepting file_user", func(ctx context.Context) error {
+		conn, err := pgConnect(ctx, s.addr(), "file_user", "file pw'\"$1", "file_db")
+		if err != nil {
+			return err
+		}
+		return conn.Close(ctx)
+	})
+}
+
+func TestPostgreSQLRefusesAVariableAndItsFile(t *testing.T) {
+	t.Parallel()
+	secrets := secretsDir(t, map[string]string{"password": "pw"})
+	checkRefused(t, standin.PostgreSQL, dockerengine.ContainerSpec{
+		Env:   []string{"POSTGRES_PASSWORD=pw", "POSTGRES_PASSWORD_FILE=/run/secrets/password"},
+		Binds: []string{secrets + ":/run/secrets:ro"},
+	}, "both POSTGRES_PASSWORD and POSTGRES_PASSWORD_FILE are set")
+}
+
 // --- MariaDB -------------------------------------------------------------------------------
 
 func mysqlOpen(addr, user, password, db string) (*sql.DB, error) {
@@ -365,4 +475,243 @@ func TestMariaDBLegacyContract(t *testing.T) {
 	if err := mysqlPing(context.Background(), s.addr(), "root", "", ""); err == nil {
 		t.Error("root logs in over the network without a password")
 	}
+	// As in frodenas/mysql:5.6, the user administers the server: it makes users of its own
+	// (the broker's bindings of the legacy plan do).
+	conn, err := mysqlOpen(s.addr(), "legacy", "legacy-pw", "legacy-db")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	for _, q := range []string{
+		"CREATE USER 'b1'@'%' IDENTIFIED BY 'b1-pw'",
+		"GRANT ALL PRIVILEGES ON `legacy-db`.* TO 'b1'@'%'",
+		"CREATE DATABASE other",
+	} {
+		if _, err := conn.ExecContext(context.Background(), q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	if err := mysqlPing(context.Background(), s.addr(), "b1", "b1-pw", "legacy-db"); err != nil {
+		t.Errorf("the user the legacy user made: %v", err)
+	}
+}
+
+// The upstream user has its database and nothing else: it cannot make users.
+func TestMariaDBUpstreamUserIsNoAdministrator(t *testing.T) {
+	t.Parallel()
+	s := start(t, standin.MariaDB, dockerengine.ContainerSpec{
+		Env: []string{"MYSQL_ROOT_PASSWORD=root-pw", "MYSQL_USER=app", "MYSQL_PASSWORD=app-pw", "MYSQL_DATABASE=appdb"},
+	})
+	s.waitFor("mariadb accepting app", func(ctx context.Context) error {
+		return mysqlPing(ctx, s.addr(), "app", "app-pw", "appdb")
+	})
+	conn, err := mysqlOpen(s.addr(), "app", "app-pw", "appdb")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	_, err = conn.ExecContext(context.Background(), "CREATE USER 'b1'@'%' IDENTIFIED BY 'b1-pw'")
+	var myErr *mysql.MySQLError
+	if !errors.As(err, &myErr) || myErr.Number != 1227 {
+		t.Errorf("CREATE USER as the upstream user: %v, want access denied (1227)", err)
+	}
+}
+
+// MYSQL_*_FILE and MARIADB_*_FILE, read as root from 0600 root-owned files, as the official
+// mysql:8.4 and mariadb images do.
+func TestMariaDBFileVariants(t *testing.T) {
+	t.Parallel()
+	secrets := secretsDir(t, map[string]string{
+		"root": "root file pw", "username": "file_user", "password": "file pw'\\\"$1", "dbname": "file_db",
+	})
+	s := start(t, standin.MariaDB, dockerengine.ContainerSpec{
+		Image: "mysql:8.4",
+		Env: []string{
+			"MARIADB_ROOT_PASSWORD_FILE=/run/secrets/root",
+			"MYSQL_USER_FILE=/run/secrets/username",
+			"MYSQL_PASSWORD_FILE=/run/secrets/password",
+			"MYSQL_DATABASE_FILE=/run/secrets/dbname",
+		},
+		Binds: []string{secrets + ":/run/secrets:ro"},
+	})
+	s.waitFor("mariadb accepting file_user", func(ctx context.Context) error {
+		return mysqlPing(ctx, s.addr(), "file_user", "file pw'\\\"$1", "file_db")
+	})
+	if err := mysqlPing(context.Background(), s.addr(), "root", "root file pw", ""); err != nil {
+		t.Errorf("root login with the password of MARIADB_ROOT_PASSWORD_FILE: %v", err)
+	}
+	if code, out := s.exec([]string{"mysql", "--version"}); code != 0 {
+		t.Errorf("mysql --version: exit %d: %s", code, out)
+	}
+}
+
+func TestMariaDBRefusesAVariableAndItsFile(t *testing.T) {
+	t.Parallel()
+	secrets := secretsDir(t, map[string]string{"password": "pw"})
+	checkRefused(t, standin.MariaDB, dockerengine.ContainerSpec{
+		Env:   []string{"MYSQL_ROOT_PASSWORD=pw", "MYSQL_ROOT_PASSWORD_FILE=/run/secrets/password"},
+		Binds: []string{secrets + ":/run/secrets:ro"},
+	}, "both MYSQL_ROOT_PASSWORD and MYSQL_ROOT_PASSWORD_FILE are set")
+}
+
+// --- RabbitMQ ------------------------------------------------------------------------------
+
+// rabbitHostname is fixed, as the broker fixes it: the node's data directory is named after it.
+const rabbitHostname = "rabbitmq"
+
+func amqpURL(addr, user, password, vhost string) string {
+	return "amqp://" + urlEscape(user) + ":" + urlEscape(password) + "@" + addr + "/" + urlEscape(vhost)
+}
+
+// amqpDial connects, giving up after a few seconds (the handshake included).
+func amqpDial(addr, user, password, vhost string) (*amqp.Connection, error) {
+	return amqp.DialConfig(amqpURL(addr, user, password, vhost), amqp.Config{Dial: amqp.DefaultDial(5 * time.Second)})
+}
+
+// rabbitConnect waits for the server to take a login of user, then returns its connection
+// and a channel.
+func rabbitConnect(s *service, user, password, vhost string) (*amqp.Connection, *amqp.Channel) {
+	s.t.Helper()
+	var conn *amqp.Connection
+	s.waitFor("rabbitmq accepting "+user, func(context.Context) (err error) {
+		conn, err = amqpDial(s.addr(), user, password, vhost)
+		return err
+	})
+	ch, err := conn.Channel()
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	s.t.Cleanup(func() { conn.Close() })
+	return conn, ch
+}
+
+// getMessage gets one message from queue (acknowledged), failing the test if there is none.
+func getMessage(t *testing.T, ch *amqp.Channel, queue string) string {
+	t.Helper()
+	m, ok, err := ch.Get(queue, false)
+	if err != nil || !ok {
+		t.Fatalf("get from %s: ok %v, %v", queue, ok, err)
+	}
+	if err := m.Ack(false); err != nil {
+		t.Fatal(err)
+	}
+	return string(m.Body)
+}
+
+// managementStatus is the management API's answer to user's GET /api/whoami.
+func managementStatus(t *testing.T, s *service, user, password string) int {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodGet, "http://"+s.addrOf("15672/tcp")+"/api/whoami", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.SetBasicAuth(user, password)
+	res, err := (&http.Client{Timeout: 10 * time.Second}).Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	return res.StatusCode
+}
+
+// The upstream rabbitmq:4-management contract as the broker uses it: default user, password
+// and vhost from the environment on the first start only, a fixed hostname, the data in
+// /var/lib/rabbitmq, rabbitmqctl through docker exec.
+func TestRabbitMQKeepsDataAcrossRecreate(t *testing.T) {
+	t.Parallel()
+	s := start(t, standin.RabbitMQ, dockerengine.ContainerSpec{
+		Hostname: rabbitHostname,
+		Env:      []string{"RABBITMQ_DEFAULT_USER=admin", "RABBITMQ_DEFAULT_PASS=admin pw'\"$1", "RABBITMQ_DEFAULT_VHOST=inst_vhost"},
+		Binds:    []string{hostDir(t) + ":/var/lib/rabbitmq"},
+	})
+	conn, ch := rabbitConnect(s, "admin", "admin pw'\"$1", "inst_vhost")
+
+	// Publish and consume.
+	ctx := context.Background()
+	if _, err := ch.QueueDeclare("kept", true, false, false, false, nil); err != nil {
+		t.Fatal(err)
+	}
+	for _, body := range []string{"first", "persistent"} {
+		if err := ch.PublishWithContext(ctx, "", "kept", false, false,
+			amqp.Publishing{DeliveryMode: amqp.Persistent, Body: []byte(body)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	deliveries, err := ch.Consume("kept", "c1", false, false, false, false, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case d := <-deliveries:
+		if string(d.Body) != "first" {
+			t.Errorf("consumed %q, want first", d.Body)
+		}
+		if err := d.Ack(false); err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("no message consumed")
+	}
+	if err := ch.Cancel("c1", false); err != nil {
+		t.Fatal(err)
+	}
+	conn.Close()
+
+	if code := managementStatus(t, s, "admin", "admin pw'\"$1"); code != http.StatusOK {
+		t.Errorf("management API as the default user: %d, want 200", code)
+	}
+	// rabbitmqctl as root through docker exec (the Erlang cookie through HOME); the
+	// password reaches it on stdin, from the exec's environment.
+	if code, out := s.exec([]string{"sh", "-ec", `printf '%s' "$PW" | rabbitmqctl -q add_user extra
+rabbitmqctl -q set_permissions -p inst_vhost extra '.*' '.*' '.*'`}, "PW=extra-pw"); code != 0 {
+		t.Fatalf("adding a user with rabbitmqctl: exit %d: %s", code, out)
+	}
+	// Ready for clients: what the services file's health check runs.
+	if code, out := s.exec([]string{"rabbitmq-diagnostics", "-q", "check_port_connectivity"}); code != 0 {
+		t.Errorf("check_port_connectivity: exit %d: %s", code, out)
+	}
+
+	// Recreated (same hostname, same volume) with other credentials: the existing database
+	// is used as it is.
+	s.spec.Env = []string{"RABBITMQ_DEFAULT_USER=admin", "RABBITMQ_DEFAULT_PASS=ignored", "RABBITMQ_DEFAULT_VHOST=ignored"}
+	s.recreate()
+	_, ch = rabbitConnect(s, "admin", "admin pw'\"$1", "inst_vhost")
+	if got := getMessage(t, ch, "kept"); got != "persistent" {
+		t.Errorf("after recreate: %q in the durable queue, want persistent", got)
+	}
+	_, ch = rabbitConnect(s, "extra", "extra-pw", "inst_vhost")
+	if _, err := ch.QueueDeclarePassive("kept", true, false, false, false, nil); err != nil {
+		t.Errorf("the user added with rabbitmqctl after recreate: %v", err)
+	}
+	if _, err := amqpDial(s.addr(), "admin", "ignored", "inst_vhost"); err == nil {
+		t.Error("the default password of the recreated container's environment was taken")
+	}
+	if code := managementStatus(t, s, "extra", "extra-pw"); code != http.StatusUnauthorized {
+		t.Errorf("management API as a user without tags: %d, want 401", code)
+	}
+}
+
+// RABBITMQ_DEFAULT_USER_FILE and RABBITMQ_DEFAULT_PASS_FILE: the stand-in's addition (the
+// official image refuses them), read as root from 0600 root-owned files.
+func TestRabbitMQFileVariants(t *testing.T) {
+	t.Parallel()
+	secrets := secretsDir(t, map[string]string{"username": "file_user", "password": "file_pw\n"})
+	s := start(t, standin.RabbitMQ, dockerengine.ContainerSpec{
+		Hostname: rabbitHostname,
+		Env: []string{
+			"RABBITMQ_DEFAULT_USER_FILE=/run/secrets/username",
+			"RABBITMQ_DEFAULT_PASS_FILE=/run/secrets/password",
+		},
+		Binds: []string{secrets + ":/run/secrets:ro"},
+	})
+	rabbitConnect(s, "file_user", "file_pw", "/")
+}
+
+func TestRabbitMQRefusesAVariableAndItsFile(t *testing.T) {
+	t.Parallel()
+	secrets := secretsDir(t, map[string]string{"password": "pw"})
+	checkRefused(t, standin.RabbitMQ, dockerengine.ContainerSpec{
+		Env:   []string{"RABBITMQ_DEFAULT_PASS=pw", "RABBITMQ_DEFAULT_PASS_FILE=/run/secrets/password"},
+		Binds: []string{secrets + ":/run/secrets:ro"},
+	}, "both RABBITMQ_DEFAULT_PASS and RABBITMQ_DEFAULT_PASS_FILE are set")
 }

@@ -1,10 +1,13 @@
 // Package standin builds local stand-ins for the service images the broker runs (Redis,
-// PostgreSQL, MariaDB) from Debian packages, for machines without an image registry.
+// PostgreSQL, MariaDB/MySQL, RabbitMQ) from Debian packages, for machines without an image
+// registry.
 //
 // An image is a debootstrap'ed Debian root file system plus an entrypoint script that honours
-// the environment contract of both the upstream official image (redis:7, postgres:15,
-// mariadb:10.11) and the legacy frodenas image the original service files reference
-// (frodenas/redis:3.2, frodenas/postgresql:9.6, frodenas/mysql:5.6). Archive writes it as a
+// the environment contract of the upstream official images it is tagged as (redis:7 and
+// redis:7.4, postgres:15 and postgres:17, mariadb:10.11 and mysql:8.4, rabbitmq:4-management;
+// the Debian versions are older: Redis 7.0, PostgreSQL 15, MariaDB 10.11, RabbitMQ 3.10) and
+// of the legacy frodenas images the original service files reference (frodenas/redis:3.2,
+// frodenas/postgresql:9.6, frodenas/mysql:5.6). Archive writes it as a
 // `docker save` archive, which any engine loads with POST /images/load (`docker load`); no
 // engine is needed to build it. Archives are cached on disk, keyed by a hash of everything
 // that defines the image, so a machine builds each recipe once.
@@ -46,7 +49,7 @@ var entrypoints embed.FS
 
 // Recipe describes one stand-in image built from Debian packages.
 type Recipe struct {
-	Name         string   // "redis", "postgresql", "mariadb"
+	Name         string   // "redis", "postgresql", "mariadb", "rabbitmq"
 	Tags         []string // image references the archive is tagged with; Tags[0] is the canonical one
 	Packages     []string // Debian packages passed to debootstrap --include
 	Entrypoint   string   // file name under entrypoints/
@@ -59,15 +62,20 @@ type Recipe struct {
 	// debootstrap, e.g. the cluster a package's postinst created that the entrypoint must not
 	// find in the image.
 	Remove []string
+	// Files are written into the root file system after the removals (path relative to the
+	// root file system -> content; mode 0644, owned by root): the configuration files the
+	// official image ships, which the entrypoint would otherwise have to write at every start.
+	Files map[string]string
 }
 
 const basePath = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
-// Redis is redis-server 7.0 (Debian bookworm) answering to both the upstream redis:7 contract
-// (arguments passed to redis-server) and the legacy frodenas/redis:3.2 one (REDIS_PASSWORD).
+// Redis is redis-server 7.0 (Debian bookworm, with redis-cli) answering to both the upstream
+// redis:7 and redis:7.4 contract (arguments passed to redis-server) and the legacy
+// frodenas/redis:3.2 one (REDIS_PASSWORD).
 var Redis = Recipe{
 	Name:         "redis",
-	Tags:         []string{"frodenas/redis:3.2", "redis:7"},
+	Tags:         []string{"frodenas/redis:3.2", "redis:7", "redis:7.4"},
 	Packages:     []string{"redis-server"},
 	Entrypoint:   "redis.sh",
 	Cmd:          []string{"redis-server"},
@@ -76,12 +84,13 @@ var Redis = Recipe{
 	WorkingDir:   "/data",
 }
 
-// PostgreSQL is PostgreSQL 15 (Debian bookworm) answering to both the upstream postgres:15
-// contract (POSTGRES_USER, POSTGRES_PASSWORD, POSTGRES_DB, PGDATA) and the legacy
-// frodenas/postgresql:9.6 one (POSTGRES_USERNAME, POSTGRES_PASSWORD, POSTGRES_DBNAME, /data).
+// PostgreSQL is PostgreSQL 15 (Debian bookworm, with psql) answering to both the upstream
+// postgres:15 and postgres:17 contract (POSTGRES_USER, POSTGRES_PASSWORD, POSTGRES_DB, each
+// also as *_FILE, PGDATA) and the legacy frodenas/postgresql:9.6 one (POSTGRES_USERNAME,
+// POSTGRES_PASSWORD, POSTGRES_DBNAME, /data; the user is a superuser).
 var PostgreSQL = Recipe{
 	Name:       "postgresql",
-	Tags:       []string{"frodenas/postgresql:9.6", "postgres:15"},
+	Tags:       []string{"frodenas/postgresql:9.6", "postgres:15", "postgres:17"},
 	Packages:   []string{"postgresql"},
 	Entrypoint: "postgresql.sh",
 	Cmd:        []string{"postgres"},
@@ -107,12 +116,14 @@ var PostgreSQL = Recipe{
 	},
 }
 
-// MariaDB is MariaDB 10.11 (Debian bookworm) answering to both the upstream mariadb:10.11
-// contract (MYSQL_*/MARIADB_* USER, PASSWORD, DATABASE, ROOT_PASSWORD) and the legacy
-// frodenas/mysql:5.6 one (MYSQL_USERNAME, MYSQL_PASSWORD, MYSQL_DBNAME, /data).
+// MariaDB is MariaDB 10.11 (Debian bookworm, with the client as both mariadb and mysql)
+// answering to both the upstream mariadb:10.11 and mysql:8.4 contract (MYSQL_*/MARIADB_*
+// USER, PASSWORD, DATABASE, ROOT_PASSWORD, each also as *_FILE) and the legacy
+// frodenas/mysql:5.6 one (MYSQL_USERNAME, MYSQL_PASSWORD, MYSQL_DBNAME, /data; the user has
+// all privileges on *.* with grant option).
 var MariaDB = Recipe{
 	Name:         "mariadb",
-	Tags:         []string{"frodenas/mysql:5.6", "mariadb:10.11"},
+	Tags:         []string{"frodenas/mysql:5.6", "mariadb:10.11", "mysql:8.4"},
 	Packages:     []string{"mariadb-server"},
 	Entrypoint:   "mariadb.sh",
 	Cmd:          []string{"mariadbd"},
@@ -123,9 +134,57 @@ var MariaDB = Recipe{
 	},
 }
 
+// RabbitMQ is RabbitMQ 3.10 (Debian bookworm) with the management plugin, answering to the
+// contract of the upstream rabbitmq:4-management image (RABBITMQ_DEFAULT_USER,
+// RABBITMQ_DEFAULT_PASS, RABBITMQ_DEFAULT_VHOST; data in /var/lib/rabbitmq under the node name
+// rabbit@<hostname>) plus RABBITMQ_DEFAULT_USER_FILE and RABBITMQ_DEFAULT_PASS_FILE, which
+// upstream refuses (see the entrypoint).
+var RabbitMQ = Recipe{
+	Name:       "rabbitmq",
+	Tags:       []string{"rabbitmq:4-management"},
+	Packages:   []string{"rabbitmq-server"},
+	Entrypoint: "rabbitmq.sh",
+	Cmd:        []string{"rabbitmq-server"},
+	Env: []string{
+		// The CLI tools themselves (rabbitmqctl, rabbitmq-diagnostics) before Debian's
+		// wrappers in /usr/sbin, which `su` to user rabbitmq: as in the official image, they
+		// run as whoever calls them and find the Erlang cookie through HOME.
+		"PATH=/usr/lib/rabbitmq/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+		"HOME=/var/lib/rabbitmq",
+		// The CLI tools (Elixir) want a UTF-8 locale, as in the official image.
+		"LANG=C.UTF-8", "LANGUAGE=C.UTF-8", "LC_ALL=C.UTF-8",
+	},
+	ExposedPorts: []string{"5672/tcp", "15672/tcp"},
+	// The Erlang VM shuts down cleanly on SIGTERM (the entrypoint execs it: it is PID 1).
+	StopSignal: "SIGTERM",
+	Remove: []string{
+		// The cookie the package's postinst generated: every container of the image would
+		// share it. The entrypoint makes one per data directory.
+		"var/lib/rabbitmq/.erlang.cookie",
+		// Python (~35 MB) only serves rabbitmqadmin, which is not on PATH.
+		"usr/bin/python3*",
+		"usr/lib/python3*",
+		"usr/share/python3",
+	},
+	Files: map[string]string{
+		// The official image's conf.d defaults.
+		"etc/rabbitmq/conf.d/10-defaults.conf": `# docker-broker stand-in: the defaults of the official rabbitmq image.
+# The guest user (created only without RABBITMQ_DEFAULT_USER) may log in from anywhere.
+loopback_users.guest = false
+# Logs go to the container's output only, not into files of the container, and without
+# terminal colour codes: the engine's log is no terminal.
+log.console = true
+log.console.use_colors = off
+log.file = false
+`,
+		// As `rabbitmq-plugins enable --offline rabbitmq_management` leaves it.
+		"etc/rabbitmq/enabled_plugins": "[rabbitmq_management].\n",
+	},
+}
+
 // All returns every recipe.
 func All() []Recipe {
-	return []Recipe{Redis, PostgreSQL, MariaDB}
+	return []Recipe{Redis, PostgreSQL, MariaDB, RabbitMQ}
 }
 
 // CacheDir is where archives are cached: $DOCKER_BROKER_IMAGE_CACHE if set, else

@@ -35,9 +35,10 @@ func key(t *testing.T, r standin.Recipe) string {
 
 func TestRecipesAreComplete(t *testing.T) {
 	want := map[string][]string{
-		"redis":      {"frodenas/redis:3.2", "redis:7"},
-		"postgresql": {"frodenas/postgresql:9.6", "postgres:15"},
-		"mariadb":    {"frodenas/mysql:5.6", "mariadb:10.11"},
+		"redis":      {"frodenas/redis:3.2", "redis:7", "redis:7.4"},
+		"postgresql": {"frodenas/postgresql:9.6", "postgres:15", "postgres:17"},
+		"mariadb":    {"frodenas/mysql:5.6", "mariadb:10.11", "mysql:8.4"},
+		"rabbitmq":   {"rabbitmq:4-management"},
 	}
 	all := standin.All()
 	if len(all) != len(want) {
@@ -76,6 +77,7 @@ func TestKeyIsStableAndChangesWithEverythingThatDefinesTheImage(t *testing.T) {
 		"workdir":    func(r *standin.Recipe) { r.WorkingDir = "/" },
 		"stopsignal": func(r *standin.Recipe) { r.StopSignal = "SIGINT" },
 		"remove":     func(r *standin.Recipe) { r.Remove = []string{"usr/share/i18n"} },
+		"files":      func(r *standin.Recipe) { r.Files = map[string]string{"etc/x.conf": "x"} },
 	}
 	seen := map[string]string{k: "base"}
 	for name, change := range variants {
@@ -107,7 +109,7 @@ func TestArchiveNames(t *testing.T) {
 		}
 		names[n] = true
 	}
-	if len(names) != 3 {
+	if len(names) != len(standin.All()) {
 		t.Errorf("archive names collide: %v", names)
 	}
 	if _, err := standin.ArchiveName(standin.Recipe{Name: "x", Tags: []string{"x:1"}, Packages: []string{"p"}, Entrypoint: "missing.sh"}); err == nil {
@@ -375,6 +377,17 @@ func TestArchiveFormat(t *testing.T) {
 		t.Fatal(err)
 	}
 	r.Remove = []string{"usr/bin/tool2"} // a recipe removal
+	r.Files = map[string]string{         // recipe files: in a new directory, and over a link
+		"etc/app/conf.d/10-defaults.conf": "a = 1\n",
+		"etc/linked.conf":                 "not through the link\n",
+	}
+	outside := filepath.Join(work, "outside.conf") // where an absolute link of the tree points
+	if err := os.WriteFile(outside, []byte("precious"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(outside, filepath.Join(rootfs, "etc/linked.conf")); err != nil {
+		t.Fatal(err)
+	}
 	if err := standin.PrepareRootfs(rootfs, r, script); err != nil {
 		t.Fatal(err)
 	}
@@ -431,6 +444,14 @@ func TestArchiveFormat(t *testing.T) {
 	}
 	if h := l["etc/passwd"]; h != nil && os.Geteuid() == 0 && (h.Uid != 1234 || h.Gid != 5678) {
 		t.Errorf("etc/passwd owned by %d:%d in the layer, want 1234:5678", h.Uid, h.Gid)
+	}
+	for name, content := range r.Files {
+		if h := l[name]; h == nil || h.Typeflag != tar.TypeReg || h.Mode&0o777 != 0o644 || h.Size != int64(len(content)) {
+			t.Errorf("recipe file %s in the layer: %+v", name, h)
+		}
+	}
+	if b, err := os.ReadFile(outside); err != nil || string(b) != "precious" {
+		t.Errorf("a recipe file was written through a symbolic link: %q, %v", b, err)
 	}
 	if l["etc/hostname"] == nil || l["etc/hostname"].Size != int64(len("localhost\n")) || l["etc/resolv.conf"] == nil || l["etc/resolv.conf"].Size != 0 {
 		t.Errorf("the build host's name or resolver reached the layer: %+v %+v", l["etc/hostname"], l["etc/resolv.conf"])

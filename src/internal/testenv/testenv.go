@@ -361,6 +361,20 @@ func (d *Dockerd) Run(t testing.TB, spec dockerengine.ContainerSpec) dockerengin
 	return c
 }
 
+// Shell runs a shell script in a running container, as `docker exec c sh -c script` does, and
+// returns its output, trimmed; a non-zero exit status is an error carrying the output.
+func (d *Dockerd) Shell(ctx context.Context, container, script string) (string, error) {
+	execID, err := d.Engine.CreateExec(ctx, container, dockerengine.Exec{Cmd: []string{"sh", "-c", script}})
+	if err != nil {
+		return "", err
+	}
+	res, err := d.Engine.StartExec(ctx, execID)
+	if err == nil && res.ExitCode != 0 {
+		err = fmt.Errorf("exit status %d: %s", res.ExitCode, res.Output)
+	}
+	return strings.TrimSpace(string(res.Output)), err
+}
+
 // HostPort returns the "127.0.0.1:port" address that containerPort ("6379/tcp") of c is published on.
 func HostPort(t testing.TB, c dockerengine.Container, containerPort string) string {
 	t.Helper()

@@ -1,12 +1,16 @@
 #!/bin/bash
 # Entrypoint of the docker-broker mariadb stand-in image (MariaDB 10.11 from Debian).
 #
-# Upstream contract (mariadb:10.11): MYSQL_ROOT_PASSWORD, MYSQL_ALLOW_EMPTY_PASSWORD,
-#   MYSQL_RANDOM_ROOT_PASSWORD, MYSQL_ROOT_HOST (default %), MYSQL_USER, MYSQL_PASSWORD,
-#   MYSQL_DATABASE, each also as MARIADB_* (which wins); arguments starting with '-' are
-#   options of mariadbd.
+# Upstream contract (mariadb:10.11, mysql:8.4): MYSQL_ROOT_PASSWORD,
+#   MYSQL_ALLOW_EMPTY_PASSWORD, MYSQL_RANDOM_ROOT_PASSWORD, MYSQL_ROOT_HOST (default %),
+#   MYSQL_USER, MYSQL_PASSWORD, MYSQL_DATABASE, each also as MARIADB_* (which wins);
+#   ROOT_PASSWORD, PASSWORD, USER, DATABASE and ROOT_HOST of both also as *_FILE, the path of
+#   a file holding the value (read at start, as root, before the server drops privileges;
+#   setting both VAR and VAR_FILE is an error); the user gets all privileges on its database
+#   only; arguments starting with '-' are options of mariadbd.
 # Legacy contract (frodenas/mysql:5.6): MYSQL_USERNAME, MYSQL_PASSWORD, MYSQL_DBNAME, data in
-#   /data; the user gets all privileges on its database.
+#   /data; as in that image's first_run.sh, the user gets ALL PRIVILEGES ON *.* WITH GRANT
+#   OPTION (it administers the server: it creates the users of bindings).
 #
 # Data directory: /data if that directory exists (a volume is mounted there; the image has
 # none), else /var/lib/mysql. Initialised on the first start only (mariadb-install-db, then a
@@ -25,6 +29,26 @@ mariadbd | mysqld | /usr/sbin/mariadbd | /usr/sbin/mysqld) shift ;;
 esac
 
 log() { echo "docker-entrypoint: $*" >&2; }
+
+# file_env VAR: VAR's value from the file that VAR_FILE names, as the official images do.
+# Read here, as root: the broker's secret files are 0600 and owned by root. Not exported: the
+# server has no use for the secret in its environment.
+file_env() {
+	local var=$1 file_var="$1_FILE" value
+	if [ -n "${!var:-}" ] && [ -n "${!file_var:-}" ]; then
+		log "both $var and $file_var are set (but are exclusive)"
+		exit 1
+	fi
+	if [ -n "${!file_var:-}" ]; then
+		value=$(<"${!file_var}")
+		printf -v "$var" '%s' "$value"
+	fi
+	unset "$file_var"
+}
+for name in ROOT_PASSWORD PASSWORD USER DATABASE ROOT_HOST; do
+	file_env "MYSQL_$name"
+	file_env "MARIADB_$name"
+done
 
 # setting NAME: $MARIADB_NAME, else $MYSQL_NAME, else "".
 setting() {
@@ -50,7 +74,11 @@ random_root=$(setting RANDOM_ROOT_PASSWORD)
 root_host=$(setting ROOT_HOST)
 root_host=${root_host:-%}
 user=$(setting USER)
-[ -n "$user" ] || user=${MYSQL_USERNAME:-}
+legacy=false # the frodenas/mysql:5.6 contract: its user administers the server
+if [ -z "$user" ] && [ -n "${MYSQL_USERNAME:-}" ]; then
+	user=$MYSQL_USERNAME
+	legacy=true
+fi
 password=$(setting PASSWORD)
 database=$(setting DATABASE)
 [ -n "$database" ] || database=${MYSQL_DBNAME:-}
@@ -79,6 +107,7 @@ str() {
 	s=${s//\'/\\\'}
 	printf "'%s'" "$s"
 }
+# shellcheck disable=SC2016 # the backquotes are MySQL's identifier quotes, not a shell's
 ident() { printf '`%s`' "${1//\`/\`\`}"; }
 
 if [ ! -d "$datadir/mysql" ]; then
@@ -134,7 +163,9 @@ if [ ! -d "$datadir/mysql" ]; then
 		fi
 		if [ -n "$user" ]; then
 			echo "CREATE USER $(str "$user")@'%' IDENTIFIED BY $(str "$password");"
-			if [ -n "$database" ]; then
+			if $legacy; then
+				echo "GRANT ALL PRIVILEGES ON *.* TO $(str "$user")@'%' WITH GRANT OPTION;"
+			elif [ -n "$database" ]; then
 				echo "GRANT ALL ON $(ident "$database").* TO $(str "$user")@'%';"
 			fi
 		fi

@@ -1,10 +1,13 @@
 #!/bin/bash
 # Entrypoint of the docker-broker postgresql stand-in image (PostgreSQL 15 from Debian).
 #
-# Upstream contract (postgres:15): POSTGRES_USER (default postgres), POSTGRES_PASSWORD,
-#   POSTGRES_DB (default: the user), POSTGRES_HOST_AUTH_METHOD (default scram-sha-256),
-#   POSTGRES_INITDB_ARGS, PGDATA (default /var/lib/postgresql/data); arguments starting with
-#   '-' are options of postgres.
+# Upstream contract (postgres:15, postgres:17): POSTGRES_USER (default postgres),
+#   POSTGRES_PASSWORD, POSTGRES_DB (default: the user), POSTGRES_HOST_AUTH_METHOD (default
+#   scram-sha-256), POSTGRES_INITDB_ARGS, PGDATA (default /var/lib/postgresql/data);
+#   POSTGRES_USER, POSTGRES_PASSWORD, POSTGRES_DB and POSTGRES_INITDB_ARGS also as *_FILE, the
+#   path of a file holding the value (read at start, as root, before the server drops
+#   privileges; setting both VAR and VAR_FILE is an error); arguments starting with '-' are
+#   options of postgres.
 # Legacy contract (frodenas/postgresql:9.6): POSTGRES_USERNAME, POSTGRES_PASSWORD,
 #   POSTGRES_DBNAME, data in /data.
 #
@@ -27,6 +30,26 @@ fi
 shift
 
 log() { echo "docker-entrypoint: $*" >&2; }
+
+# file_env VAR: VAR's value from the file that VAR_FILE names, as the official image does.
+# Read here, as root: the broker's secret files are 0600 and owned by root. Not exported: the
+# server has no use for the secret in its environment.
+file_env() {
+	local var=$1 file_var="$1_FILE" value
+	if [ -n "${!var:-}" ] && [ -n "${!file_var:-}" ]; then
+		log "both $var and $file_var are set (but are exclusive)"
+		exit 1
+	fi
+	if [ -n "${!file_var:-}" ]; then
+		value=$(<"${!file_var}")
+		printf -v "$var" '%s' "$value"
+	fi
+	unset "$file_var"
+}
+file_env POSTGRES_PASSWORD
+file_env POSTGRES_USER
+file_env POSTGRES_DB
+file_env POSTGRES_INITDB_ARGS
 
 if [ -z "${PGDATA:-}" ]; then
 	if [ -d /data ]; then

@@ -1,0 +1,412 @@
+package broker_test
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log"
+	"net"
+	"net/http"
+	"os/exec"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/go-sql-driver/mysql"
+	"github.com/jackc/pgx/v5"
+	amqp "github.com/rabbitmq/amqp091-go"
+	"github.com/redis/go-redis/v9"
+
+	"github.com/cloudfoundry-community/docker-broker/src/internal/broker"
+	"github.com/cloudfoundry-community/docker-broker/src/internal/brokertest"
+	"github.com/cloudfoundry-community/docker-broker/src/internal/catalog"
+)
+
+// session is one open connection of an app to a service, made with a binding's credentials.
+type session interface {
+	write(ctx context.Context, key, value string) error
+	read(ctx context.Context, key string) (string, error)
+	alive(ctx context.Context) error // a round trip on this very connection
+	close()
+}
+
+// offering is a services file whose plans give every binding a user of its own, and how an
+// app of its engine connects.
+type offering struct {
+	file string // services/op-*.yml
+	open func(ctx context.Context, c creds) (session, error)
+}
+
+var offeringsWithUsers = []offering{
+	{"services/op-postgresql17.yml", openPostgres},
+	{"services/op-postgresql96.yml", openPostgres},
+	{"services/op-mysql84.yml", openMySQL},
+	{"services/op-mysql56.yml", openMySQL},
+	{"services/op-redis74.yml", openRedis},
+	{"services/op-rabbitmq4.yml", openRabbitMQ},
+}
+
+// TestEveryBindingIsAUserOfItsOwn runs, for every offering with per-binding users, what
+// issue 9 promises, with the engine's real client: two bindings are two users that share the
+// data; unbinding one refuses its credentials and ends its open session while the other goes
+// on; users survive a container restart and a broker restart; nothing secret reaches the log
+// or `docker inspect`.
+func TestEveryBindingIsAUserOfItsOwn(t *testing.T) {
+	// The driver logs every connection the test has the server end: that is the point here.
+	_ = mysql.SetLogger(log.New(io.Discard, "", 0))
+	for i, o := range offeringsWithUsers {
+		name := strings.TrimSuffix(strings.TrimPrefix(o.file, "services/op-"), ".yml")
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			services := brokertest.Services(t, o.file)
+			h := startHarness(t, services, func(c *broker.Config) {
+				c.PortRange = [2]int{22000 + 100*i, 22099 + 100*i} // parallel brokers, one engine
+			})
+			exerciseBindingUsers(t, h, services, o, "users-"+name)
+		})
+	}
+}
+
+// exerciseBindingUsers runs the life of two bindings of instance id of the first plan of services.
+func exerciseBindingUsers(t *testing.T, h *harness, services []byte, o offering, id string) {
+	ctx := context.Background()
+	cat, _, err := catalog.Parse(services)
+	if err != nil {
+		t.Fatal(err)
+	}
+	service, plan := cat.Services[0].ID, cat.Services[0].Plans[0].ID
+	h.provision(id, service, plan)
+
+	_, c1 := h.bind(id, "b1", service, plan)
+	_, c2 := h.bind(id, "b2", service, plan)
+	if c1.Username == "" || c1.Username == c2.Username || c1.Password == c2.Password {
+		t.Fatalf("two bindings, users %q and %q: want two users of their own", c1.Username, c2.Username)
+	}
+	s1 := mustOpen(t, o, c1)
+	defer s1.close()
+	s2 := mustOpen(t, o, c2)
+	defer s2.close()
+	mustWrite(t, s1, "k1", "written by the first binding")
+	mustRead(t, s2, "k1", "written by the first binding")
+	mustWrite(t, s2, "k2", "written by the second binding")
+	mustRead(t, s1, "k2", "written by the second binding")
+
+	unbind(t, h, id, "b1", service, plan)
+	if s, err := o.open(ctx, c1); err == nil {
+		s.close()
+		t.Error("the unbound binding's credentials still log in")
+	}
+	if !eventually(5*time.Second, func() bool { return s1.alive(ctx) != nil }) {
+		t.Error("the unbound binding's open session still works")
+	}
+	mustRead(t, s2, "k1", "written by the first binding")
+
+	name := "cf-" + id
+	if err := h.Docker.Engine.StopContainer(ctx, name, 30*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	if err := h.Docker.Engine.StartContainer(ctx, name); err != nil {
+		t.Fatal(err)
+	}
+	s2 = reopen(t, o, c2, "after a container restart")
+	mustRead(t, s2, "k2", "written by the second binding")
+	s2.close()
+
+	h.Restart()
+	s2 = reopen(t, o, c2, "after a broker restart")
+	defer s2.close()
+	mustRead(t, s2, "k1", "written by the first binding")
+	_, c3 := h.bind(id, "b3", service, plan)
+	s3 := mustOpen(t, o, c3)
+	mustRead(t, s3, "k2", "written by the second binding")
+	s3.close()
+	unbind(t, h, id, "b3", service, plan)
+
+	inst, _, err := h.Store.Instance(id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	secrets := []string{c1.Username, c1.Password, c2.Username, c2.Password, c3.Username, c3.Password}
+	assertNoSecretsLogged(t, h, append(secrets, inst.Credentials.Password)...)
+	if cat.Services[0].Plans[0].Credentials.Password.AsFile {
+		secrets = append(secrets, inst.Credentials.Password)
+	}
+	assertNotInInspect(t, h, name, secrets...)
+}
+
+// assertNotInInspect runs `docker inspect` on the container as an operator would and fails if
+// it shows any of secrets.
+func assertNotInInspect(t *testing.T, h *harness, container string, secrets ...string) {
+	t.Helper()
+	out, err := exec.Command("docker", "-H", "unix://"+h.Docker.Socket, "inspect", container).CombinedOutput()
+	if err != nil {
+		t.Fatalf("docker inspect %s: %v\n%s", container, err, out)
+	}
+	for _, s := range secrets {
+		if strings.Contains(string(out), s) {
+			t.Errorf("docker inspect %s shows a secret handed out (%d chars)", container, len(s))
+		}
+	}
+}
+
+func unbind(t testing.TB, h *harness, id, bindingID, service, plan string) {
+	t.Helper()
+	status, body := h.do("DELETE", "/v2/service_instances/"+id+"/service_bindings/"+bindingID+"?service_id="+service+"&plan_id="+plan, nil)
+	if status != http.StatusOK {
+		t.Fatalf("unbind %s: %d %s", bindingID, status, body)
+	}
+}
+
+func mustOpen(t *testing.T, o offering, c creds) session {
+	t.Helper()
+	s, err := o.open(context.Background(), c)
+	if err != nil {
+		t.Fatalf("connecting as a binding's user: %v", err)
+	}
+	return s
+}
+
+// reopen connects once the service answers again, within a minute.
+func reopen(t *testing.T, o offering, c creds, when string) session {
+	t.Helper()
+	var s session
+	var err error
+	if !eventually(time.Minute, func() bool { s, err = o.open(context.Background(), c); return err == nil }) {
+		t.Fatalf("the binding's user cannot connect %s: %v", when, err)
+	}
+	return s
+}
+
+func mustWrite(t *testing.T, s session, key, value string) {
+	t.Helper()
+	if err := s.write(context.Background(), key, value); err != nil {
+		t.Fatalf("writing %s: %v", key, err)
+	}
+}
+
+func mustRead(t *testing.T, s session, key, want string) {
+	t.Helper()
+	if got, err := s.read(context.Background(), key); err != nil || got != want {
+		t.Fatalf("reading %s: %q %v, want %q", key, got, err, want)
+	}
+}
+
+func eventually(limit time.Duration, cond func() bool) bool {
+	deadline := time.Now().Add(limit)
+	for !cond() {
+		if time.Now().After(deadline) {
+			return false
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	return true
+}
+
+// PostgreSQL: a table of keys and values.
+type pgSession struct{ conn *pgx.Conn }
+
+func openPostgres(ctx context.Context, c creds) (session, error) {
+	conn, err := pgx.Connect(ctx, c.URI)
+	if err != nil {
+		return nil, err
+	}
+	return pgSession{conn}, nil
+}
+
+func (s pgSession) write(ctx context.Context, key, value string) error {
+	_, err := s.conn.Exec(ctx, "CREATE TABLE IF NOT EXISTS kv (k text PRIMARY KEY, v text)")
+	if err == nil {
+		_, err = s.conn.Exec(ctx, "INSERT INTO kv VALUES ($1, $2) ON CONFLICT (k) DO UPDATE SET v = $2", key, value)
+	}
+	return err
+}
+
+func (s pgSession) read(ctx context.Context, key string) (v string, err error) {
+	err = s.conn.QueryRow(ctx, "SELECT v FROM kv WHERE k = $1", key).Scan(&v)
+	return v, err
+}
+
+func (s pgSession) alive(ctx context.Context) error { return s.conn.Ping(ctx) }
+func (s pgSession) close()                          { s.conn.Close(context.Background()) }
+
+// MySQL: a table of keys and values, on one connection of the pool.
+type mysqlSession struct {
+	db   *sql.DB
+	conn *sql.Conn
+}
+
+func openMySQL(ctx context.Context, c creds) (session, error) {
+	cfg := mysql.NewConfig()
+	cfg.User, cfg.Passwd, cfg.Net, cfg.Addr, cfg.DBName = c.Username, c.Password, "tcp", net.JoinHostPort(c.Host, c.Port), c.DBName
+	db, err := sql.Open("mysql", cfg.FormatDSN())
+	if err != nil {
+		return nil, err
+	}
+	conn, err := db.Conn(ctx)
+	if err == nil {
+		err = conn.PingContext(ctx)
+	}
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	return mysqlSession{db, conn}, nil
+}
+
+func (s mysqlSession) write(ctx context.Context, key, value string) error {
+	_, err := s.conn.ExecContext(ctx, "CREATE TABLE IF NOT EXISTS kv (k varchar(64) PRIMARY KEY, v text)")
+	if err == nil {
+		_, err = s.conn.ExecContext(ctx, "REPLACE INTO kv VALUES (?, ?)", key, value)
+	}
+	return err
+}
+
+func (s mysqlSession) read(ctx context.Context, key string) (v string, err error) {
+	err = s.conn.QueryRowContext(ctx, "SELECT v FROM kv WHERE k = ?", key).Scan(&v)
+	return v, err
+}
+
+func (s mysqlSession) alive(ctx context.Context) error { return s.conn.PingContext(ctx) }
+func (s mysqlSession) close()                          { s.conn.Close(); s.db.Close() }
+
+// Redis: keys, on one connection that does not reconnect by itself.
+type redisSession struct {
+	client *redis.Client
+	conn   *redis.Conn
+}
+
+func openRedis(ctx context.Context, c creds) (session, error) {
+	opts, err := redis.ParseURL(c.URI)
+	if err != nil {
+		return nil, err
+	}
+	opts.MaxRetries = -1
+	client := redis.NewClient(opts)
+	conn := client.Conn()
+	if err := conn.Ping(ctx).Err(); err != nil {
+		conn.Close()
+		client.Close()
+		return nil, err
+	}
+	return redisSession{client, conn}, nil
+}
+
+func (s redisSession) write(ctx context.Context, key, value string) error {
+	return s.conn.Set(ctx, key, value, 0).Err()
+}
+
+func (s redisSession) read(ctx context.Context, key string) (string, error) {
+	return s.conn.Get(ctx, key).Result()
+}
+
+func (s redisSession) alive(ctx context.Context) error { return s.conn.Ping(ctx).Err() }
+func (s redisSession) close()                          { s.conn.Close(); s.client.Close() }
+
+// RabbitMQ: a durable queue per key holding one persistent message, the value.
+type amqpSession struct{ conn *amqp.Connection }
+
+func openRabbitMQ(_ context.Context, c creds) (session, error) {
+	conn, err := amqp.Dial(c.URI)
+	if err != nil {
+		return nil, err
+	}
+	return amqpSession{conn}, nil
+}
+
+func (s amqpSession) write(ctx context.Context, key, value string) error {
+	ch, err := s.conn.Channel()
+	if err != nil {
+		return err
+	}
+	defer ch.Close()
+	if _, err := ch.QueueDeclare(key, true, false, false, false, nil); err != nil {
+		return err
+	}
+	return ch.PublishWithContext(ctx, "", key, false, false, amqp.Publishing{DeliveryMode: amqp.Persistent, Body: []byte(value)})
+}
+
+// read takes the value and puts it back, so that it can be read again.
+func (s amqpSession) read(_ context.Context, key string) (string, error) {
+	ch, err := s.conn.Channel()
+	if err != nil {
+		return "", err
+	}
+	defer ch.Close()
+	msg, ok, err := ch.Get(key, false)
+	if err != nil {
+		return "", err
+	}
+	if !ok {
+		return "", fmt.Errorf("queue %s is empty", key)
+	}
+	return string(msg.Body), msg.Nack(false, true)
+}
+
+func (s amqpSession) alive(context.Context) error {
+	if s.conn.IsClosed() {
+		return errors.New("connection closed")
+	}
+	ch, err := s.conn.Channel()
+	if err != nil {
+		return err
+	}
+	return ch.Close()
+}
+
+func (s amqpSession) close() { s.conn.Close() }
+
+// TestFailingCreateCommandLeavesNoUserAndNoRecord binds with a plan whose create command has
+// bad SQL after it created the role, and to an instance whose container is stopped: both
+// binds fail saying what happened, and leave no user and no binding behind.
+func TestFailingCreateCommandLeavesNoUserAndNoRecord(t *testing.T) {
+	services := brokertest.Services(t, "services/op-postgresql17.yml")
+	var doc []map[string]any
+	if err := json.Unmarshal(services, &doc); err != nil {
+		t.Fatal(err)
+	}
+	plan := doc[0]["plans"].([]any)[0].(map[string]any)
+	create := doc[0]["bindings"].(map[string]any)["create"].([]any)
+	// The shipped script, then a statement the server refuses.
+	create[len(create)-1] = create[len(create)-1].(string) + "\npsql -v ON_ERROR_STOP=1 --no-psqlrc -h /var/run/postgresql -U \"$INSTANCE_USERNAME\" -d \"$INSTANCE_DBNAME\" -c 'SELEKT 1'\n"
+	services, _ = json.Marshal(doc)
+	h := startHarness(t, services, func(c *broker.Config) { c.PortRange = [2]int{22700, 22799} })
+	service, planID := doc[0]["id"].(string), plan["id"].(string)
+	const id = "bad-sql"
+	h.provision(id, service, planID)
+	ctx := context.Background()
+	loginRoles := func() string {
+		out, err := h.Docker.Shell(ctx, "cf-"+id, `psql -tA -h /var/run/postgresql -U "$POSTGRES_USER" -d "$POSTGRES_DB" -c "SELECT count(*) FROM pg_roles WHERE rolcanlogin"`)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return out
+	}
+	before := loginRoles()
+	status, body := h.do("PUT", "/v2/service_instances/"+id+"/service_bindings/b1", map[string]any{"service_id": service, "plan_id": planID})
+	if status != http.StatusInternalServerError || !strings.Contains(string(body), "could not be created") || !strings.Contains(string(body), "exit status") {
+		t.Errorf("bind with a failing create command: %d %s", status, body)
+	}
+	if after := loginRoles(); after != before {
+		t.Errorf("login roles %s before the failed bind, %s after: the failed user was not dropped", before, after)
+	}
+	if status, _ := h.do("GET", "/v2/service_instances/"+id+"/service_bindings/b1", nil); status != http.StatusNotFound {
+		t.Errorf("the failed binding: GET %d, want 404", status)
+	}
+	if !strings.Contains(h.Logs.String(), "SELEKT") {
+		t.Error("the log lacks the failing command's output")
+	}
+
+	if err := h.Docker.Engine.StopContainer(ctx, "cf-"+id, 30*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	status, body = h.do("PUT", "/v2/service_instances/"+id+"/service_bindings/b2", map[string]any{"service_id": service, "plan_id": planID})
+	if status != http.StatusInternalServerError || !strings.Contains(string(body), "container is not running") {
+		t.Errorf("bind to a stopped container: %d %s", status, body)
+	}
+	if _, found, _ := h.Store.Binding(id, "b2"); found {
+		t.Error("a bind to a stopped container left its record")
+	}
+}
