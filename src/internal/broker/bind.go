@@ -21,6 +21,7 @@ func (b *Broker) Bind(ctx context.Context, req osbapi.BindRequest) (osbapi.BindR
 	if err != nil || pending == nil {
 		return resp, err
 	}
+	defer b.wg.Done()
 	defer b.releaseBinding(bindingKey{req.InstanceID, req.BindingID})
 	// A platform that hangs up must not leave a half-made user: the work ends either way.
 	return b.createUser(context.WithoutCancel(ctx), pending)
@@ -102,6 +103,7 @@ func (b *Broker) admitBind(ctx context.Context, req osbapi.BindRequest) (*pendin
 		return nil, resp, nil
 	}
 	b.claimBinding(key, "creating its user")
+	b.wg.Add(1) // Shutdown waits for the command, which its timeout bounds
 	return &pendingBinding{inst: inst, bindings: plan.Bindings, binding: binding, resp: resp}, osbapi.BindResponse{}, nil
 }
 

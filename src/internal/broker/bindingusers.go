@@ -34,7 +34,6 @@ func (b *Broker) claimBinding(k bindingKey, what string) (busy string) {
 		return busy
 	}
 	b.bindingWork[k] = what
-	b.wg.Add(1) // Shutdown waits for the command, which its timeout bounds
 	return ""
 }
 
@@ -43,7 +42,6 @@ func (b *Broker) releaseBinding(k bindingKey) {
 	b.mu.Lock()
 	delete(b.bindingWork, k)
 	b.mu.Unlock()
-	b.wg.Done()
 }
 
 // bindingWorkOn says what works on a binding's user of the instance, "" when nothing does:
@@ -86,6 +84,8 @@ func (b *Broker) runBindingCommand(ctx context.Context, inst store.Instance, bin
 	defer cancel()
 	res, err := b.runInContainer(ctx, containerName(inst.ID), dockerengine.Exec{Cmd: cmd, Env: env}, created)
 	switch {
+	case err == nil && res.ExitCode == 0:
+		return nil
 	case errors.Is(ctx.Err(), context.DeadlineExceeded):
 		return forUser(err, "the service's %s command for the binding's user did not finish within %s", what, bindings.Timeout.D())
 	case dockerengine.IsUnavailable(err):
@@ -94,12 +94,10 @@ func (b *Broker) runBindingCommand(ctx context.Context, inst store.Instance, bin
 		return forUser(err, "the instance's container is not running (it may be restarting)")
 	case err != nil:
 		return err
-	case res.ExitCode != 0:
-		tail := redact(lastLines(string(res.Output), logTail), secretsOf(inst, user)...)
-		b.log.Error("binding command failed", "instance_id", inst.ID, "command", what, "exit_code", res.ExitCode, "output_tail", tail)
-		return forUser(nil, "the service's %s command for the binding's user failed with exit status %d", what, res.ExitCode)
 	}
-	return nil
+	tail := redact(lastLines(string(res.Output), logTail), secretsOf(inst, user)...)
+	b.log.Error("binding command failed", "instance_id", inst.ID, "command", what, "exit_code", res.ExitCode, "output_tail", tail)
+	return forUser(nil, "the service's %s command for the binding's user failed with exit status %d", what, res.ExitCode)
 }
 
 // secretsOf lists what the log must never show of an instance and a binding's user.

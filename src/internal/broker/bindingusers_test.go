@@ -313,3 +313,26 @@ func TestSecretsPassedAsFilesStayOutOfTheContainerSpec(t *testing.T) {
 		t.Errorf("secret file: %q %v mode %v, want the password, 0600", data, err, fi.Mode())
 	}
 }
+
+func TestBindingsMadeBeforeUsersOfTheirOwnKeepTheirCredentials(t *testing.T) {
+	e, commands := newUsersEnv(t)
+	inst := e.mustProvision("i1", svcRedis, planTiny, "")
+	// A binding the broker answered before the plan had a bindings section: the instance's
+	// credentials, no user of its own.
+	old := store.Binding{ID: "old", InstanceID: "i1", ServiceID: svcRedis, PlanID: planTiny, AppGUID: "app",
+		Response: json.RawMessage(`{"credentials":{"password":"` + inst.Credentials.Password + `"}}`)}
+	if err := e.store.PutBinding(old); err != nil {
+		t.Fatal(err)
+	}
+	e.restart()
+	e.b.Wait()
+	if again, err := e.bind("i1", "old", planTiny, "app"); err != nil || !again.AlreadyExists || string(again.Credentials) != `{"password":"`+inst.Credentials.Password+`"}` {
+		t.Errorf("the old binding: %s %v, want its credentials as they were given", again.Credentials, err)
+	}
+	if err := e.b.Unbind(context.Background(), osbapi.UnbindRequest{InstanceID: "i1", BindingID: "old"}); err != nil {
+		t.Fatal(err)
+	}
+	if ran := commands.ran(); len(ran) != 0 {
+		t.Errorf("commands %q for a binding without a user of its own", ran)
+	}
+}

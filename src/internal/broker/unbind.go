@@ -31,12 +31,15 @@ func (b *Broker) Unbind(ctx context.Context, req osbapi.UnbindRequest) error {
 	if err == nil {
 		if busy := b.claimBinding(key, "unbinding"); busy != "" {
 			err = osbapi.Unprocessable(osbapi.CodeConcurrencyError, "binding %s is busy %s; try again in a moment", req.BindingID, busy)
+		} else {
+			b.wg.Add(1) // Shutdown waits for the command, which its timeout bounds
 		}
 	}
 	b.mu.Unlock()
 	if err != nil {
 		return err
 	}
+	defer b.wg.Done()
 	defer b.releaseBinding(key)
 	if err := b.dropUser(context.WithoutCancel(ctx), inst, binding); err != nil {
 		b.log.Error("dropping a binding's user failed; the binding stays", append([]any{"instance_id", req.InstanceID, "binding_id", req.BindingID, "error", err.Error()}, osbapi.RequestAttrs(ctx)...)...)

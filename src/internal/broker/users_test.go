@@ -30,6 +30,8 @@ type session interface {
 	write(ctx context.Context, key, value string) error
 	read(ctx context.Context, key string) (string, error)
 	alive(ctx context.Context) error // a round trip on this very connection
+	// admin tries what only the instance's admin may do; nil means it worked.
+	admin(ctx context.Context) error
 	close()
 }
 
@@ -93,6 +95,28 @@ func exerciseBindingUsers(t *testing.T, h *harness, services []byte, o offering,
 	mustRead(t, s2, "k1", "written by the first binding")
 	mustWrite(t, s2, "k2", "written by the second binding")
 	mustRead(t, s1, "k2", "written by the second binding")
+	if err := s1.admin(ctx); err == nil {
+		t.Error("a binding's user may administer the service")
+	}
+
+	// Both users survive a container restart and a broker restart.
+	name := "cf-" + id
+	if err := h.Docker.Engine.StopContainer(ctx, name, 30*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	if err := h.Docker.Engine.StartContainer(ctx, name); err != nil {
+		t.Fatal(err)
+	}
+	h.Restart()
+	for _, c := range []creds{c1, c2} {
+		s := reopen(t, o, c, "after a container restart and a broker restart")
+		mustRead(t, s, "k2", "written by the second binding")
+		s.close()
+	}
+	s1.close()
+	s1 = mustOpen(t, o, c1)
+	s2.close()
+	s2 = mustOpen(t, o, c2)
 
 	unbind(t, h, id, "b1", service, plan)
 	if s, err := o.open(ctx, c1); err == nil {
@@ -102,22 +126,6 @@ func exerciseBindingUsers(t *testing.T, h *harness, services []byte, o offering,
 	if !eventually(5*time.Second, func() bool { return s1.alive(ctx) != nil }) {
 		t.Error("the unbound binding's open session still works")
 	}
-	mustRead(t, s2, "k1", "written by the first binding")
-
-	name := "cf-" + id
-	if err := h.Docker.Engine.StopContainer(ctx, name, 30*time.Second); err != nil {
-		t.Fatal(err)
-	}
-	if err := h.Docker.Engine.StartContainer(ctx, name); err != nil {
-		t.Fatal(err)
-	}
-	s2 = reopen(t, o, c2, "after a container restart")
-	mustRead(t, s2, "k2", "written by the second binding")
-	s2.close()
-
-	h.Restart()
-	s2 = reopen(t, o, c2, "after a broker restart")
-	defer s2.close()
 	mustRead(t, s2, "k1", "written by the first binding")
 	_, c3 := h.bind(id, "b3", service, plan)
 	s3 := mustOpen(t, o, c3)
@@ -230,6 +238,10 @@ func (s pgSession) read(ctx context.Context, key string) (v string, err error) {
 }
 
 func (s pgSession) alive(ctx context.Context) error { return s.conn.Ping(ctx) }
+func (s pgSession) admin(ctx context.Context) error {
+	_, err := s.conn.Exec(ctx, "CREATE ROLE intruder LOGIN SUPERUSER")
+	return err
+}
 func (s pgSession) close()                          { s.conn.Close(context.Background()) }
 
 // MySQL: a table of keys and values, on one connection of the pool.
@@ -270,6 +282,10 @@ func (s mysqlSession) read(ctx context.Context, key string) (v string, err error
 }
 
 func (s mysqlSession) alive(ctx context.Context) error { return s.conn.PingContext(ctx) }
+func (s mysqlSession) admin(ctx context.Context) error {
+	_, err := s.conn.ExecContext(ctx, "CREATE USER 'intruder'@'%' IDENTIFIED BY 'intruder'")
+	return err
+}
 func (s mysqlSession) close()                          { s.conn.Close(); s.db.Close() }
 
 // Redis: keys, on one connection that does not reconnect by itself.
@@ -303,17 +319,26 @@ func (s redisSession) read(ctx context.Context, key string) (string, error) {
 }
 
 func (s redisSession) alive(ctx context.Context) error { return s.conn.Ping(ctx).Err() }
+func (s redisSession) admin(ctx context.Context) error {
+	if err := s.conn.ConfigGet(ctx, "requirepass").Err(); err != nil {
+		return s.conn.FlushAll(ctx).Err()
+	}
+	return nil
+}
 func (s redisSession) close()                          { s.conn.Close(); s.client.Close() }
 
 // RabbitMQ: a durable queue per key holding one persistent message, the value.
-type amqpSession struct{ conn *amqp.Connection }
+type amqpSession struct {
+	conn *amqp.Connection
+	uri  string
+}
 
 func openRabbitMQ(_ context.Context, c creds) (session, error) {
 	conn, err := amqp.Dial(c.URI)
 	if err != nil {
 		return nil, err
 	}
-	return amqpSession{conn}, nil
+	return amqpSession{conn, c.URI}, nil
 }
 
 func (s amqpSession) write(ctx context.Context, key, value string) error {
@@ -357,6 +382,20 @@ func (s amqpSession) alive(context.Context) error {
 }
 
 func (s amqpSession) close() { s.conn.Close() }
+
+// admin opens the broker's default vhost, which is not the instance's.
+func (s amqpSession) admin(context.Context) error {
+	u, err := amqp.ParseURI(s.uri)
+	if err != nil {
+		return err
+	}
+	u.Vhost = "/"
+	conn, err := amqp.Dial(u.String())
+	if err == nil {
+		conn.Close()
+	}
+	return err
+}
 
 // TestFailingCreateCommandLeavesNoUserAndNoRecord binds with a plan whose create command has
 // bad SQL after it created the role, and to an instance whose container is stopped: both
