@@ -242,7 +242,7 @@ func (s pgSession) admin(ctx context.Context) error {
 	_, err := s.conn.Exec(ctx, "CREATE ROLE intruder LOGIN SUPERUSER")
 	return err
 }
-func (s pgSession) close()                          { s.conn.Close(context.Background()) }
+func (s pgSession) close() { s.conn.Close(context.Background()) }
 
 // MySQL: a table of keys and values, on one connection of the pool.
 type mysqlSession struct {
@@ -286,7 +286,7 @@ func (s mysqlSession) admin(ctx context.Context) error {
 	_, err := s.conn.ExecContext(ctx, "CREATE USER 'intruder'@'%' IDENTIFIED BY 'intruder'")
 	return err
 }
-func (s mysqlSession) close()                          { s.conn.Close(); s.db.Close() }
+func (s mysqlSession) close() { s.conn.Close(); s.db.Close() }
 
 // Redis: keys, on one connection that does not reconnect by itself.
 type redisSession struct {
@@ -325,7 +325,7 @@ func (s redisSession) admin(ctx context.Context) error {
 	}
 	return nil
 }
-func (s redisSession) close()                          { s.conn.Close(); s.client.Close() }
+func (s redisSession) close() { s.conn.Close(); s.client.Close() }
 
 // RabbitMQ: a durable queue per key holding one persistent message, the value.
 type amqpSession struct {
