@@ -2,8 +2,8 @@
 # themselves, which a fresh machine runs before it has make (scripts/install-prerequisites installs it).
 .PHONY: run test bench lint
 
-run:  ## dockerd under docker-supervisor, with the stand-in service images preloaded
-	scripts/run
+run:  ## dockerd under docker-supervisor and the broker; SERVICES="postgresql17 rabbitmq4" picks the offerings
+	scripts/run $(SERVICES)
 
 test: ## every test, on real dockerds the tests start themselves (root)
 	scripts/test

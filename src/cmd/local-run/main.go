@@ -1,19 +1,21 @@
 // local-run is the local run of the README (`scripts/run`): the docker instance of
 // manifests/docker-broker.yml, deployed onto this machine as BOSH would deploy it onto a VM.
-// It interpolates the manifest with operators/disable-remote-docker-access.yml, every services
-// ops file (services/op-*.yml) and operators/local-run.yml (loopback addresses, the sandbox
-// directory, a bridge of its own, the stand-in images preloaded), keeps the generated variables
+// It interpolates the manifest with operators/disable-remote-docker-access.yml, the services ops
+// files of the offerings asked for (services/op-<offering>.yml; the seed's three by default) and
+// operators/local-run.yml (loopback addresses, the sandbox directory, a bridge of its own, the
+// stand-in images of those offerings preloaded), keeps the generated variables
 // in STATE_DIR/creds.yml as `bosh deploy --vars-store` does, renders the jobs' templates into
 // the sandbox STATE_DIR (its jobs/, packages/, store/, sys/), and starts them as bpm would, each
 // followed by its post-start. The host's docker.io binaries stand in for the docker package;
 // the docker-broker package's binaries are expected in STATE_DIR/packages/docker-broker/bin
 // (scripts/run builds them). A development tool, not part of the release.
 //
-//	local-run STATE_DIR    run until SIGINT or SIGTERM, then stop the jobs (containers keep running)
+//	local-run STATE_DIR [OFFERING...]    run until SIGINT or SIGTERM, then stop the jobs (containers keep running)
 package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -21,10 +23,13 @@ import (
 	"os/exec"
 	"os/signal"
 	"path/filepath"
+	"slices"
+	"strings"
 	"syscall"
 	"time"
 
 	"github.com/cloudfoundry-community/docker-broker/src/internal/boshrelease"
+	"github.com/cloudfoundry-community/docker-broker/src/internal/catalog"
 	"github.com/cloudfoundry-community/docker-broker/src/internal/dockerengine"
 	"github.com/cloudfoundry-community/docker-broker/src/internal/standin"
 )
@@ -36,21 +41,28 @@ const (
 	brokerPort = 8080
 )
 
+// seedOfferings are the offerings the local run serves when none are named: the seed README's.
+var seedOfferings = []string{"postgresql96", "mysql56", "redis32"}
+
 // dockerBinaries are the docker package's programs, taken from the host's docker.io.
 var dockerBinaries = []string{"dockerd", "docker-proxy", "docker-init", "containerd", "containerd-shim-runc-v2", "runc", "docker"}
 
 func main() {
-	if len(os.Args) != 2 {
-		fmt.Fprintln(os.Stderr, "usage: local-run STATE_DIR")
+	if len(os.Args) < 2 {
+		fmt.Fprintln(os.Stderr, "usage: local-run STATE_DIR [OFFERING...]   (OFFERING: services/op-OFFERING.yml; default: "+strings.Join(seedOfferings, " ")+")")
 		os.Exit(2)
 	}
-	if err := run(os.Args[1]); err != nil {
+	offerings := os.Args[2:]
+	if len(offerings) == 0 {
+		offerings = seedOfferings
+	}
+	if err := run(os.Args[1], offerings); err != nil {
 		fmt.Fprintln(os.Stderr, "local-run:", err)
 		os.Exit(1)
 	}
 }
 
-func run(stateDir string) error {
+func run(stateDir string, offerings []string) error {
 	dir, err := filepath.Abs(stateDir)
 	if err != nil {
 		return err
@@ -59,7 +71,11 @@ func run(stateDir string) error {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 
-	images, err := standinImages(ctx, log)
+	opsFiles, err := servicesFiles(offerings)
+	if err != nil {
+		return err
+	}
+	images, err := standin.CacheDir()
 	if err != nil {
 		return err
 	}
@@ -74,7 +90,15 @@ func run(stateDir string) error {
 	if err != nil {
 		return err
 	}
-	jobs, err := deploy(sandbox, store, images)
+	m, jobs, err := deploy(sandbox, store, images, opsFiles)
+	if err != nil {
+		return err
+	}
+	services, err := servicesOf(m)
+	if err != nil {
+		return err
+	}
+	recipes, err := standinImages(ctx, log, services)
 	if err != nil {
 		return err
 	}
@@ -88,11 +112,11 @@ func run(stateDir string) error {
 			log.Error("stopping the jobs", "error", err.Error())
 		}
 	}()
-	if err := waitForImages(ctx, sandbox); err != nil {
+	if err := waitForImages(ctx, sandbox, recipes); err != nil {
 		return err
 	}
 	password, _ := store.Value("docker-broker-password")
-	printWelcome(sandbox, fmt.Sprint(password))
+	printWelcome(sandbox, fmt.Sprint(password), services)
 
 	exited := make(chan *boshrelease.Process, len(procs))
 	for _, p := range procs {
@@ -106,16 +130,57 @@ func run(stateDir string) error {
 	}
 }
 
-// standinImages builds the stand-in service images (a few minutes, the first time on a machine)
-// and returns the directory of their archives, which the docker job preloads.
-func standinImages(ctx context.Context, log *slog.Logger) (string, error) {
+// servicesFiles are the services ops files of the offerings, which must exist.
+func servicesFiles(offerings []string) ([]string, error) {
+	var files []string
+	for _, name := range offerings {
+		file := filepath.Join("services", "op-"+name+".yml")
+		if _, err := os.Stat(file); err != nil {
+			available, _ := filepath.Glob("services/op-*.yml")
+			for i, f := range available {
+				available[i] = strings.TrimSuffix(strings.TrimPrefix(f, "services/op-"), ".yml")
+			}
+			return nil, fmt.Errorf("no offering %q (no %s; run from the repository root); there are: %s", name, file, strings.Join(available, " "))
+		}
+		files = append(files, file)
+	}
+	return files, nil
+}
+
+// servicesOf is the catalog the manifest gives the docker-broker job.
+func servicesOf(m boshrelease.Manifest) (*catalog.Catalog, error) {
+	docker, _ := m.InstanceGroup("docker")
+	job, _ := docker.Job("docker-broker")
+	raw, err := json.Marshal(job.Properties["services"])
+	if err != nil {
+		return nil, err
+	}
+	c, _, err := catalog.Parse(raw)
+	return c, err
+}
+
+// standinImages builds the stand-in images of the offerings' plans (a few minutes, the first
+// time on a machine) into the directory of archives the docker job preloads, and returns their
+// recipes. An image without a stand-in is named: provisions of its plans fail here.
+func standinImages(ctx context.Context, log *slog.Logger, services *catalog.Catalog) ([]standin.Recipe, error) {
 	fmt.Fprintln(os.Stderr, "Preparing (the first run builds the stand-in service images: a few minutes)...")
-	for _, recipe := range standin.All() {
-		if _, err := recipe.Archive(ctx, log); err != nil {
-			return "", fmt.Errorf("stand-in image %s: %w", recipe.Name, err)
+	var recipes []standin.Recipe
+	for _, service := range services.Services {
+		for _, plan := range service.Plans {
+			ref := plan.Container.ImageRef()
+			recipe, ok := standin.For(ref)
+			switch {
+			case !ok:
+				fmt.Fprintf(os.Stderr, "No stand-in image for %s (service %s): its instances cannot start here.\n", ref, service.Name)
+			case !slices.ContainsFunc(recipes, func(r standin.Recipe) bool { return r.Name == recipe.Name }):
+				if _, err := recipe.Archive(ctx, log); err != nil {
+					return nil, fmt.Errorf("stand-in image %s: %w", recipe.Name, err)
+				}
+				recipes = append(recipes, recipe)
+			}
 		}
 	}
-	return standin.CacheDir()
+	return recipes, nil
 }
 
 // linkDockerPackage makes the sandbox's packages/docker/bin point at the host's docker.io
@@ -141,14 +206,11 @@ func linkDockerPackage(sandbox boshrelease.Sandbox) error {
 	return nil
 }
 
-// deploy interpolates the manifest for this machine and renders the docker instance's jobs
-// into the sandbox (afresh: a template removed from a job must not leave its old output).
-func deploy(sandbox boshrelease.Sandbox, store *boshrelease.VarsStore, images string) ([]string, error) {
-	ops, err := filepath.Glob("services/op-*.yml")
-	if err != nil || len(ops) == 0 {
-		return nil, errors.New("no services ops files in services/ (run from the repository root)")
-	}
-	ops = append([]string{"operators/disable-remote-docker-access.yml"}, append(ops, "operators/local-run.yml")...)
+// deploy interpolates the manifest for this machine with the services ops files and renders the
+// docker instance's jobs into the sandbox (afresh: a template removed from a job must not leave
+// its old output).
+func deploy(sandbox boshrelease.Sandbox, store *boshrelease.VarsStore, images string, servicesFiles []string) (boshrelease.Manifest, []string, error) {
+	ops := append([]string{"operators/disable-remote-docker-access.yml"}, append(servicesFiles, "operators/local-run.yml")...)
 	m, err := boshrelease.Interpolation{
 		ManifestPath: "manifests/docker-broker.yml",
 		OpsFiles:     ops,
@@ -159,33 +221,34 @@ func deploy(sandbox boshrelease.Sandbox, store *boshrelease.VarsStore, images st
 		VarsStore: store,
 	}.Manifest()
 	if err != nil {
-		return nil, err
+		return m, nil, err
 	}
 	jobs, err := boshrelease.LoadJobs(".")
 	if err != nil {
-		return nil, err
+		return m, nil, err
 	}
 	if err := os.RemoveAll(sandbox.Path("jobs")); err != nil {
-		return nil, err
+		return m, nil, err
 	}
 	renderer, err := boshrelease.NewRenderer()
 	if err != nil {
-		return nil, err
+		return m, nil, err
 	}
 	defer renderer.Close()
 	d := boshrelease.Deployment{Manifest: m, Release: "docker-broker", Jobs: jobs, Address: func(string, int) string { return "127.0.0.1" }}
-	return d.Render(renderer, "docker", 0, sandbox.Path("jobs"))
+	rendered, err := d.Render(renderer, "docker", 0, sandbox.Path("jobs"))
+	return m, rendered, err
 }
 
-// waitForImages waits until the docker job has preloaded every stand-in image: until then a
-// provision would find no image.
-func waitForImages(ctx context.Context, sandbox boshrelease.Sandbox) error {
+// waitForImages waits until the docker job has preloaded the stand-in images of recipes: until
+// then a provision would find no image.
+func waitForImages(ctx context.Context, sandbox boshrelease.Sandbox, recipes []standin.Recipe) error {
 	engine, err := dockerengine.New(sandbox.Path("sys", "run", "docker", "docker.sock"))
 	if err != nil {
 		return err
 	}
 	defer engine.Close()
-	for _, recipe := range standin.All() {
+	for _, recipe := range recipes {
 		for {
 			ok, err := engine.ImageExists(ctx, recipe.Tags[0])
 			if err == nil && ok {
@@ -201,9 +264,12 @@ func waitForImages(ctx context.Context, sandbox boshrelease.Sandbox) error {
 	return nil
 }
 
-func printWelcome(sandbox boshrelease.Sandbox, password string) {
+// printWelcome tells how to reach the broker, with requests for the first offering's first plan.
+func printWelcome(sandbox boshrelease.Sandbox, password string, services *catalog.Catalog) {
 	url := fmt.Sprintf("http://127.0.0.1:%d", brokerPort)
 	auth := "broker:" + password
+	service := services.Services[0]
+	plan := service.Plans[0]
 	fmt.Printf(`
 docker-broker is up: %[1]s
   username:  broker
@@ -212,15 +278,16 @@ docker-broker is up: %[1]s
   logs:      %[4]s/  %[5]s/
   configs:   %[6]s/
 
-Try it (redis32, plan free):
+Try it (%[8]s, plan %[9]s):
   curl -s -u %[7]s -H 'X-Broker-API-Version: 2.17' %[1]s/v2/catalog
   curl -s -u %[7]s -H 'X-Broker-API-Version: 2.17' -X PUT \
-    '%[1]s/v2/service_instances/redis1?accepts_incomplete=true' -d '{"service_id":"0fdcc9c0-14f5-11e7-9d8c-cfde16aa4822","plan_id":"13d21792-14f5-11e7-81cd-4357fa4eeda9","organization_guid":"org","space_guid":"space"}'
-  curl -s -u %[7]s -H 'X-Broker-API-Version: 2.17' %[1]s/v2/service_instances/redis1/last_operation
+    '%[1]s/v2/service_instances/i1?accepts_incomplete=true' -d '{"service_id":"%[10]s","plan_id":"%[11]s","organization_guid":"org","space_guid":"space"}'
+  curl -s -u %[7]s -H 'X-Broker-API-Version: 2.17' %[1]s/v2/service_instances/i1/last_operation
   curl -s -u %[7]s -H 'X-Broker-API-Version: 2.17' -X PUT \
-    %[1]s/v2/service_instances/redis1/service_bindings/key1 -d '{"service_id":"0fdcc9c0-14f5-11e7-9d8c-cfde16aa4822","plan_id":"13d21792-14f5-11e7-81cd-4357fa4eeda9"}'
+    %[1]s/v2/service_instances/i1/service_bindings/key1 -d '{"service_id":"%[10]s","plan_id":"%[11]s"}'
 
 Ctrl-C stops the broker and dockerd (the containers keep running: live-restore).
 `, url, password, sandbox.Path("sys", "run", "docker", "docker.sock"),
-		sandbox.Path("sys", "log", "docker"), sandbox.Path("sys", "log", "docker-broker"), sandbox.Path("jobs"), auth)
+		sandbox.Path("sys", "log", "docker"), sandbox.Path("sys", "log", "docker-broker"), sandbox.Path("jobs"), auth,
+		service.Name, plan.Name, service.ID, plan.ID)
 }
