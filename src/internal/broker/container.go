@@ -46,7 +46,7 @@ func (b *Broker) runContainer(ctx context.Context, inst *store.Instance, service
 	if err := b.allocatePorts(inst, ports); err != nil {
 		return err
 	}
-	spec, err := b.containerSpec(*inst, service, plan)
+	spec, files, err := b.containerSpec(*inst, service, plan)
 	if err != nil {
 		return err
 	}
@@ -69,7 +69,17 @@ func (b *Broker) runContainer(ctx context.Context, inst *store.Instance, service
 	for _, vol := range plan.Container.PersistentVolumes {
 		owned = append(owned, b.volumeDir(inst.ID, vol))
 	}
-	if err := b.chownForContainer(ctx, id, user, owned); err != nil {
+	uid, gid := -1, -1
+	if len(owned) > 0 || len(files) > 0 {
+		if uid, gid, err = b.containerOwner(ctx, id, user); err != nil {
+			return err
+		}
+	}
+	if err := chownAll(owned, uid, gid); err != nil {
+		return err
+	}
+	// After the create, which tells the owner, and before the start, which reads them.
+	if err := b.writeFiles(inst.ID, files, uid, gid); err != nil {
 		return err
 	}
 	if !running {
@@ -102,13 +112,23 @@ func (b *Broker) adoptOrCreate(ctx context.Context, spec dockerengine.ContainerS
 	return id, false, err
 }
 
-// containerSpec is the container of inst as plan describes it.
-func (b *Broker) containerSpec(inst store.Instance, service catalog.Service, plan catalog.Plan) (dockerengine.ContainerSpec, error) {
+// containerSpec is the container of inst as plan describes it, with the plan's files as
+// rendered for inst. Its digest label covers both: what the container would find changed, it is
+// recreated.
+func (b *Broker) containerSpec(inst store.Instance, service catalog.Service, plan catalog.Plan) (dockerengine.ContainerSpec, []volumeFile, error) {
 	c := plan.Container
-	env := append([]string{}, c.Environment...)
+	facts := catalog.NewInstanceFacts(inst.ID, containerName(inst.ID), b.cfg.ExternalHost, inst.Ports)
+	env, err := c.RenderEnvironment(facts)
+	if err != nil {
+		return dockerengine.ContainerSpec{}, nil, planMisfit(err)
+	}
+	files, err := renderFiles(plan, inst, facts)
+	if err != nil {
+		return dockerengine.ContainerSpec{}, nil, planMisfit(err)
+	}
 	params, err := parameterEnv(inst.Parameters)
 	if err != nil {
-		return dockerengine.ContainerSpec{}, err
+		return dockerengine.ContainerSpec{}, nil, err
 	}
 	env = append(env, params...)
 	env = append(env, "NAME="+containerName(inst.ID))
@@ -146,6 +166,11 @@ func (b *Broker) containerSpec(inst store.Instance, service catalog.Service, pla
 		Privileged:    c.Privileged,
 		CapAdd:        c.CapAdds,
 		CapDrop:       c.CapDrops,
+		Sysctls:       c.Sysctls,
+		ShmSize:       c.ShmSize,
+	}
+	for _, u := range c.Ulimits {
+		spec.Ulimits = append(spec.Ulimits, dockerengine.Ulimit{Name: u.Name, Soft: u.Soft, Hard: u.Hard})
 	}
 	for _, containerPort := range slices.Sorted(maps.Keys(inst.Ports)) {
 		spec.Ports = append(spec.Ports, dockerengine.PortMapping{ContainerPort: containerPort, HostIP: b.cfg.BindIP, HostPort: inst.Ports[containerPort]})
@@ -156,11 +181,25 @@ func (b *Broker) containerSpec(inst store.Instance, service catalog.Service, pla
 	spec.Binds = append(spec.Binds, secretBinds...)
 	digest, err := json.Marshal(spec) // deterministic: struct fields in order, map keys sorted
 	if err != nil {
-		return dockerengine.ContainerSpec{}, err
+		return dockerengine.ContainerSpec{}, nil, err
+	}
+	if len(files) > 0 {
+		// Only then, so that a spec without files keeps the digest it had before files existed.
+		filesDigest, err := json.Marshal(digestOfFiles(files))
+		if err != nil {
+			return dockerengine.ContainerSpec{}, nil, err
+		}
+		digest = append(digest, filesDigest...)
 	}
 	sum := sha256.Sum256(digest)
 	spec.Labels[LabelSpec] = hex.EncodeToString(sum[:16])
-	return spec, nil
+	return spec, files, nil
+}
+
+// planMisfit is a plan's template that failed for an instance: its port is not among those the
+// image publishes (the plan leaves them to the image), which only the operator can fix.
+func planMisfit(err error) error {
+	return forUser(err, "the service's plan does not fit its image (a port it does not publish?): ask the operator, who finds the reason in the broker's log")
 }
 
 // parameterEnv turns the instance's parameters (validated against the plan's schema, whose

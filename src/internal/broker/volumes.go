@@ -55,22 +55,27 @@ func volumeError(err error) error {
 	return forUser(err, "the service's data directory could not be created on the service host: ask the operator, who finds the reason in the broker's log")
 }
 
-// chownForContainer gives host paths mounted into a container (its volume directories, its
-// secret files) to the user the container runs as; the ancestor made them world-writable
-// instead. A user given by name is looked up in the image's own /etc/passwd, read from the
-// created container. Root-run images (most database images start as root and hand their data
-// directory to their service user themselves) keep root's ownership.
-func (b *Broker) chownForContainer(ctx context.Context, containerID, user string, paths []string) error {
-	if len(paths) == 0 || user == "" || user == "root" || user == "0" {
-		return nil
+// containerOwner is the uid and gid of the user the container runs as, which host paths mounted
+// into it (its volume directories, its secret files, the plan's files) are given to; the ancestor
+// made them world-writable instead. A user given by name is looked up in the image's own
+// /etc/passwd, read from the created container. Root-run images (most database images start as
+// root and hand their data directory to their service user themselves) keep root's ownership:
+// -1, -1 changes nothing.
+func (b *Broker) containerOwner(ctx context.Context, containerID, user string) (uid, gid int, err error) {
+	if user == "" || user == "root" || user == "0" {
+		return -1, -1, nil
 	}
-	uid, gid, err := b.resolveUser(ctx, containerID, user)
-	if err != nil {
-		return err
+	return b.resolveUser(ctx, containerID, user)
+}
+
+// chownAll gives paths to uid:gid (containerOwner).
+func chownAll(paths []string, uid, gid int) error {
+	if uid == -1 && gid == -1 {
+		return nil
 	}
 	for _, p := range paths {
 		if err := os.Chown(p, uid, gid); err != nil {
-			return fmt.Errorf("giving %s to container user %s: %w", filepath.Base(p), user, err)
+			return fmt.Errorf("giving %s to the container's user %d:%d: %w", filepath.Base(p), uid, gid, err)
 		}
 	}
 	return nil

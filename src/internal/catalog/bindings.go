@@ -125,15 +125,7 @@ func readBindings(o *object) *bindingsSection {
 // parseFactTemplate parses a template over BindingFacts and tries it, so that a wrong field
 // name is an error at load, not at the first bind.
 func parseFactTemplate(r *reader, at, name, text string) *template.Template {
-	t, err := template.New(name).Option("missingkey=error").Parse(text)
-	if err == nil {
-		err = t.Execute(&strings.Builder{}, BindingFacts{})
-	}
-	if err != nil {
-		r.problem(at, "%q: not a template over .Username, .Password, .DBName, .Host and .Port: %v", text, err)
-		return nil
-	}
-	return t
+	return parseTemplate(r, at, name, text, BindingFacts{}, ".Username, .Password, .DBName, .Host and .Port")
 }
 
 // forPlan completes the section for a plan: the default credentials follow the plan's own,

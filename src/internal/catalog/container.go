@@ -1,11 +1,13 @@
 package catalog
 
 import (
+	"fmt"
 	"path"
 	"regexp"
 	"slices"
 	"strconv"
 	"strings"
+	"text/template"
 
 	"github.com/cloudfoundry-community/docker-broker/src/internal/config"
 )
@@ -20,11 +22,18 @@ type Container struct {
 	Workdir    string
 	// Hostname, when set, is the container's fixed host name: some engines key their data by
 	// it (RabbitMQ's node name), and a recreated container must find its data again.
-	Hostname          string
-	Restart           RestartPolicy // default always
-	Environment       []string      // "KEY=VALUE"; the value is everything after the first '='
-	ExposePorts       []string      // "6379/tcp"; empty publishes every port the image exposes
-	PersistentVolumes []string      // absolute, cleaned container paths kept on the persistent disk
+	Hostname string
+	Restart  RestartPolicy // default always
+	// Environment is "KEY=VALUE" entries as written; the value is everything after the first
+	// '='. A value with template actions ({{) is rendered over InstanceFacts by
+	// RenderEnvironment; any other is passed as written, as the original files expect.
+	Environment []string
+	// envTemplates are the values of Environment with template actions, by variable name,
+	// parsed at load.
+	envTemplates map[string]*template.Template
+
+	ExposePorts       []string // "6379/tcp"; empty publishes every port the image exposes
+	PersistentVolumes []string // absolute, cleaned container paths kept on the persistent disk
 	User              string
 	Memory            int64 // bytes; 0 is unlimited
 	MemorySwap        int64 // bytes of memory plus swap; 0 is Docker's default, -1 unlimited
@@ -32,6 +41,10 @@ type Container struct {
 	Privileged        bool
 	CapAdds           []string
 	CapDrops          []string
+	Ulimits           []Ulimit          // sorted by name
+	Sysctls           map[string]string // namespaced kernel parameters only
+	ShmSize           int64             // bytes of /dev/shm; 0 is Docker's default (64m)
+	Files             []File            // written into the persistent volumes before the start
 }
 
 // RestartPolicy is Docker's restart policy; MaxRetries only counts for on-failure (0 is no limit).
@@ -106,11 +119,16 @@ func parseContainer(o *object) Container {
 		o.r.problem(o.at("workdir"), "%q: must be an absolute path", c.Workdir)
 	}
 	c.Restart = o.restartPolicy("restart")
-	c.Environment = o.environment("environment")
 	c.ExposePorts = o.exposePorts("expose_ports")
+	sample := sampleFacts(c)
+	c.Environment, c.envTemplates = o.environment("environment", sample)
 	c.PersistentVolumes = o.volumes("persistent_volumes")
 	c.Memory, c.MemorySwap = o.memory()
 	c.CPUShares = o.cpuShares("cpu_shares")
+	c.Ulimits = o.ulimits("ulimits")
+	c.Sysctls = o.sysctls("sysctls")
+	c.ShmSize = o.shmSize("shm_size")
+	c.Files = o.files("files", c.PersistentVolumes, sample)
 	o.warnUnknown()
 	return c
 }
@@ -160,13 +178,15 @@ func (o *object) restartPolicy(key string) RestartPolicy {
 }
 
 // environment reads "KEY=VALUE" entries. Only the first '=' separates: values may hold more
-// (base64, connection strings), which the ancestor corrupted.
-func (o *object) environment(key string) []string {
+// (base64, connection strings), which the ancestor corrupted. A value with template actions is
+// parsed and tried on sample.
+func (o *object) environment(key string, sample InstanceFacts) ([]string, map[string]*template.Template) {
 	var entries []string
+	var templates map[string]*template.Template
 	firstSeen := map[string]string{} // name → path of the entry that sets it
 	for _, item := range o.stringItems(key) {
 		entries = append(entries, item.text)
-		name, _, hasValue := strings.Cut(item.text, "=")
+		name, value, hasValue := strings.Cut(item.text, "=")
 		first, seen := firstSeen[name]
 		switch {
 		case !hasValue:
@@ -177,9 +197,37 @@ func (o *object) environment(key string) []string {
 			o.r.problem(item.path, "%s is already set by %s", name, first)
 		default:
 			firstSeen[name] = item.path
+			if !strings.Contains(value, "{{") {
+				continue
+			}
+			if t := parseTemplate(o.r, item.path, name, value, sample, instanceFactNames); t != nil {
+				if templates == nil {
+					templates = map[string]*template.Template{}
+				}
+				templates[name] = t
+			}
 		}
 	}
-	return entries
+	return entries, templates
+}
+
+// RenderEnvironment is Environment for an instance: each templated value rendered over facts.
+func (c Container) RenderEnvironment(facts InstanceFacts) ([]string, error) {
+	env := make([]string, 0, len(c.Environment))
+	for _, entry := range c.Environment {
+		name := environmentKey(entry)
+		t, templated := c.envTemplates[name]
+		if !templated {
+			env = append(env, entry)
+			continue
+		}
+		var value strings.Builder
+		if err := t.Execute(&value, facts); err != nil {
+			return nil, fmt.Errorf("container.environment %s: %w", name, err)
+		}
+		env = append(env, name+"="+value.String())
+	}
+	return env, nil
 }
 
 func (o *object) exposePorts(key string) []string {

@@ -236,6 +236,42 @@ func TestParseReportsEachProblemWithItsPath(t *testing.T) {
 		{"entrypoint as a number", map[string]any{"0.plans.0.container.entrypoint": 42}, container + ".entrypoint", "expected a string"},
 		{"capability", map[string]any{"0.plans.0.container.cap_adds": []any{"NET ADMIN"}}, container + ".cap_adds[0]", "not a capability"},
 		{"privileged as a string", map[string]any{"0.plans.0.container.privileged": "true"}, container + ".privileged", "expected true or false"},
+		{"ulimit name", map[string]any{"0.plans.0.container.ulimits": map[string]any{"openfiles": 1024}}, container + ".ulimits.openfiles", "unknown limit, Docker's are core"},
+		{"ulimit soft above hard", map[string]any{"0.plans.0.container.ulimits": map[string]any{"nofile": map[string]any{"soft": 2048, "hard": 1024}}}, container + ".ulimits.nofile", "soft 2048 is above hard 1024"},
+		{"ulimit soft unlimited below hard", map[string]any{"0.plans.0.container.ulimits": map[string]any{"memlock": map[string]any{"soft": -1, "hard": 1024}}}, container + ".ulimits.memlock", "soft -1 (unlimited) is above hard 1024"},
+		{"ulimit nofile unlimited", map[string]any{"0.plans.0.container.ulimits": map[string]any{"nofile": -1}}, container + ".ulimits.nofile", "refuses an unlimited nofile"},
+		{"ulimit below -1", map[string]any{"0.plans.0.container.ulimits": map[string]any{"core": -2}}, container + ".ulimits.core", "from 0 up, or -1 for unlimited"},
+		{"ulimit without hard", map[string]any{"0.plans.0.container.ulimits": map[string]any{"nproc": map[string]any{"soft": 10}}}, container + ".ulimits.nproc.hard", "required"},
+		{"ulimit in words", map[string]any{"0.plans.0.container.ulimits": map[string]any{"nproc": "lots"}}, container + ".ulimits.nproc", "expected a whole number"},
+		{"ulimit soft in words", map[string]any{"0.plans.0.container.ulimits": map[string]any{"nproc": map[string]any{"soft": "x", "hard": 1}}}, container + ".ulimits.nproc.soft", "expected a whole number"},
+		{"ulimits as a list", map[string]any{"0.plans.0.container.ulimits": []any{"nofile=1024"}}, container + ".ulimits", "expected an object"},
+		{"sysctl of the host", map[string]any{"0.plans.0.container.sysctls": map[string]any{"vm.max_map_count": 262144}}, container + ".sysctls.vm.max_map_count", "vm.max_map_count is not in a namespace of the container"},
+		{"sysctl of the host's kernel", map[string]any{"0.plans.0.container.sysctls": map[string]any{"kernel.pid_max": "4194304"}}, container + ".sysctls.kernel.pid_max", "not in a namespace"},
+		{"sysctl name", map[string]any{"0.plans.0.container.sysctls": map[string]any{"net..somaxconn": "1"}}, container + ".sysctls.net..somaxconn", "not a kernel parameter"},
+		{"sysctl empty", map[string]any{"0.plans.0.container.sysctls": map[string]any{"net.core.somaxconn": " "}}, container + ".sysctls.net.core.somaxconn", "not empty"},
+		{"sysctl as a boolean", map[string]any{"0.plans.0.container.sysctls": map[string]any{"net.ipv4.tcp_syncookies": true}}, container + ".sysctls.net.ipv4.tcp_syncookies", "expected a string"},
+		{"shm size zero", map[string]any{"0.plans.0.container.shm_size": 0}, container + ".shm_size", "more than 0"},
+		{"shm size unit", map[string]any{"0.plans.0.container.shm_size": "1t"}, container + ".shm_size", "unknown unit"},
+		{"environment template of a secret", map[string]any{"0.plans.0.container.environment": []any{"A=x", "PASS={{.Password}}"}}, container + ".environment[1]", "can't evaluate field Password"},
+		{"environment template of an unpublished port", map[string]any{"0.plans.0.container.environment": []any{`URL={{.ExternalHost}}:{{.HostPort "9092/tcp"}}`}}, container + ".environment[0]", "publishes no port 9092/tcp"},
+		{"environment template without the port", map[string]any{"0.plans.0.container.environment": []any{"PORT={{.HostPort}}"}}, container + ".environment[0]", "wrong number of args for HostPort"},
+		{"environment template of a bad port", map[string]any{"0.plans.0.container.environment": []any{`PORT={{.HostPort "x"}}`}}, container + ".environment[0]", "the port must be a number"},
+		{"environment template unclosed", map[string]any{"0.plans.0.container.environment": []any{"HOST={{.ExternalHost"}}, container + ".environment[0]", "unclosed action"},
+		{"files without volumes", map[string]any{"1.plans.0.container.files": []any{map[string]any{"path": "/data/x", "content": ""}}}, "services[1].plans[0].container.files", "needs container.persistent_volumes"},
+		{"file outside the volumes", withFiles(map[string]any{"path": "/etc/passwd", "content": "x"}), container + ".files[0].path", "/etc/passwd is in none of container.persistent_volumes (/data)"},
+		{"file path relative", withFiles(map[string]any{"path": "data/x", "content": "x"}), container + ".files[0].path", "absolute"},
+		{"file path escaping", withFiles(map[string]any{"path": "/data/../etc/x", "content": "x"}), container + ".files[0].path", "must not contain .."},
+		{"file path is the volume", withFiles(map[string]any{"path": "/data/", "content": "x"}), container + ".files[0].path", "/data is a persistent volume"},
+		{"file path missing", withFiles(map[string]any{"content": "x"}), container + ".files[0].path", "required"},
+		{"file twice", withFiles(map[string]any{"path": "/data/x", "content": "x"}, map[string]any{"path": "/data//x", "content": "y"}), container + ".files[1].path", "/data/x is already the path of " + container + ".files[0]"},
+		{"file in a file", withFiles(map[string]any{"path": "/data/x", "content": "x"}, map[string]any{"path": "/data/x/y", "content": "y"}), container + ".files[1].path", "one would be the other's directory"},
+		{"file mode as a number", withFiles(map[string]any{"path": "/data/x", "content": "x", "mode": 416}), container + ".files[0].mode", "quote it"},
+		{"file mode not octal", withFiles(map[string]any{"path": "/data/x", "content": "x", "mode": "0800"}), container + ".files[0].mode", "not permission bits"},
+		{"file mode with setuid", withFiles(map[string]any{"path": "/data/x", "content": "x", "mode": "4755"}), container + ".files[0].mode", "not permission bits"},
+		{"file without content", withFiles(map[string]any{"path": "/data/x"}), container + ".files[0].content", "required"},
+		{"file content template", withFiles(map[string]any{"path": "/data/x", "content": "user {{.Username}}\npass {{.Secret}}\n"}), container + ".files[0].content", "can't evaluate field Secret"},
+		{"file once as a string", withFiles(map[string]any{"path": "/data/x", "content": "x", "once": "no"}), container + ".files[0].once", "expected true or false"},
+		{"files as an object", map[string]any{"0.plans.0.container.persistent_volumes": []any{"/data"}, "0.plans.0.container.files": map[string]any{"path": "/data/x"}}, container + ".files", "expected a list"},
 		{"bindings without drop", map[string]any{"0.plans.0.bindings": map[string]any{"create": "true"}}, plan + ".bindings.drop", "required"},
 		{"bindings of a service without create", map[string]any{"0.bindings": map[string]any{"drop": "true"}}, "services[0].bindings.create", "required"},
 		{"binding credential unknown", map[string]any{"0.plans.0.bindings": bindings("credentials", []any{"username", "token"})}, plan + ".bindings.credentials[1]", `"token": not a credential of a binding's own`},
@@ -324,6 +360,15 @@ func TestParseReportsEachProblemWithItsPath(t *testing.T) {
 			t.Errorf("want %s: ...%s...; got:\n%v", tt.path, tt.fragment, err)
 		})
 	}
+}
+
+// withFiles are the edits that give services[0].plans[0] the volume /data and these files.
+func withFiles(files ...map[string]any) map[string]any {
+	list := make([]any, len(files))
+	for i, f := range files {
+		list[i] = f
+	}
+	return map[string]any{"0.plans.0.container.persistent_volumes": []any{"/data"}, "0.plans.0.container.files": list}
 }
 
 func TestParseReportsAllProblemsAtOnce(t *testing.T) {
@@ -491,5 +536,81 @@ func TestSecretFileAndHostname(t *testing.T) {
 	p := c.Services[0].Plans[0]
 	if f := p.Credentials.Password; f == nil || !f.AsFile || f.Key != "REDIS_PASSWORD_FILE" || p.Container.Hostname != "rabbitmq" {
 		t.Errorf("password %+v hostname %q", f, p.Container.Hostname)
+	}
+}
+
+func TestContainerLimits(t *testing.T) {
+	c, warnings := mustParse(t, edited(t, map[string]any{
+		"0.plans.0.container.ulimits": map[string]any{
+			"nofile": 65536, "nproc": "4096", "memlock": map[string]any{"soft": -1, "hard": -1}, "core": map[string]any{"soft": 0, "hard": "1024"},
+		},
+		"0.plans.0.container.sysctls": map[string]any{
+			"net.core.somaxconn": 1024, "kernel.sem": "250 32000 100 128", "fs.mqueue.msg_max": " 100 ", "kernel.shmmax": "68719476736",
+		},
+		"0.plans.0.container.shm_size": "256m",
+	}))
+	k := c.Services[0].Plans[0].Container
+	want := []Ulimit{{"core", 0, 1024}, {"memlock", -1, -1}, {"nofile", 65536, 65536}, {"nproc", 4096, 4096}}
+	if !slices.Equal(k.Ulimits, want) {
+		t.Errorf("ulimits %v, want %v (sorted by name)", k.Ulimits, want)
+	}
+	wantSysctls := map[string]string{"net.core.somaxconn": "1024", "kernel.sem": "250 32000 100 128", "fs.mqueue.msg_max": "100", "kernel.shmmax": "68719476736"}
+	if !maps.Equal(k.Sysctls, wantSysctls) {
+		t.Errorf("sysctls %v, want %v", k.Sysctls, wantSysctls)
+	}
+	if k.ShmSize != 256<<20 || len(warnings) != 0 {
+		t.Errorf("shm size %d, warnings %q", k.ShmSize, warnings)
+	}
+	none := c.Services[1].Plans[0].Container
+	if none.Ulimits != nil || none.Sysctls != nil || none.ShmSize != 0 || none.Files != nil {
+		t.Errorf("a container without the keys: %+v", none)
+	}
+}
+
+func TestEnvironmentTemplatesRenderInstanceFacts(t *testing.T) {
+	c, _ := mustParse(t, edited(t, map[string]any{
+		"0.plans.0.container.environment": []any{
+			`KAFKA_ADVERTISED_LISTENERS=PLAINTEXT://{{.ExternalHost}}:{{.HostPort "6379/tcp"}}`,
+			"NODE={{.ContainerName}}@{{.InstanceID}}",
+			"LEGACY=%{not a template} {x} ${HOME}",
+		},
+	}))
+	k := c.Services[0].Plans[0].Container
+	env, err := k.RenderEnvironment(NewInstanceFacts("i1", "cf-i1", "db.example.com", map[string]string{"6379/tcp": "42001"}))
+	want := []string{"KAFKA_ADVERTISED_LISTENERS=PLAINTEXT://db.example.com:42001", "NODE=cf-i1@i1", "LEGACY=%{not a template} {x} ${HOME}"}
+	if err != nil || !slices.Equal(env, want) {
+		t.Errorf("environment %q (%v), want %q", env, err, want)
+	}
+	// The image may decide the ports (no expose_ports): a port it turns out not to publish
+	// fails the instance, not the load.
+	c, _ = mustParse(t, edited(t, map[string]any{"1.plans.0.container.environment": []any{`PORT={{.HostPort "5432"}}`}}))
+	_, err = c.Services[1].Plans[0].Container.RenderEnvironment(NewInstanceFacts("i1", "cf-i1", "h", map[string]string{"80/tcp": "42001"}))
+	if err == nil || !strings.Contains(err.Error(), "container.environment PORT") || !strings.Contains(err.Error(), "publishes no port 5432/tcp") {
+		t.Errorf("unpublished port: %v", err)
+	}
+}
+
+func TestFilesAreWrittenIntoVolumes(t *testing.T) {
+	c, warnings := mustParse(t, edited(t, map[string]any{
+		"0.plans.0.container.persistent_volumes": []any{"/var/lib/rabbitmq", "/var/lib/rabbitmq/conf", "/data"},
+		"0.plans.0.container.files": []any{
+			map[string]any{"path": "/var/lib/rabbitmq/conf/rabbitmq.conf", "content": "default_user = {{.Username}}\ndefault_pass = {{.Password}}\n# apps reach it at {{.ExternalHost}}:{{.HostPort \"6379\"}}\n"},
+			map[string]any{"path": "/data/users.acl", "content": "user default off\n", "mode": "0640", "once": false},
+		},
+	}))
+	files := c.Services[0].Plans[0].Container.Files
+	if len(files) != 2 || len(warnings) != 0 {
+		t.Fatalf("files %+v, warnings %q", files, warnings)
+	}
+	conf, acl := files[0], files[1]
+	if conf.Path != "/var/lib/rabbitmq/conf/rabbitmq.conf" || conf.Volume != "/var/lib/rabbitmq" || conf.Mode != 0o600 || !conf.Once {
+		t.Errorf("%+v: want the outermost volume, mode 0600, once", conf)
+	}
+	if acl.Path != "/data/users.acl" || acl.Volume != "/data" || acl.Mode != 0o640 || acl.Once {
+		t.Errorf("%+v: want mode 0640, rewritten", acl)
+	}
+	content, err := conf.Render(FileFacts{InstanceFacts: NewInstanceFacts("i1", "cf-i1", "h", map[string]string{"6379/tcp": "42001"}), Username: "u", Password: "p"})
+	if want := "default_user = u\ndefault_pass = p\n# apps reach it at h:42001\n"; err != nil || string(content) != want {
+		t.Errorf("content %q (%v), want %q", content, err, want)
 	}
 }

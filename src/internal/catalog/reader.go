@@ -61,6 +61,12 @@ func isList(raw json.RawMessage) bool {
 	return len(trimmed) > 0 && trimmed[0] == '['
 }
 
+// isObject says whether raw is a JSON object.
+func isObject(raw json.RawMessage) bool {
+	trimmed := bytes.TrimSpace(raw)
+	return len(trimmed) > 0 && trimmed[0] == '{'
+}
+
 // isNumber says whether raw is a JSON number literal.
 func isNumber(raw json.RawMessage) bool {
 	trimmed := bytes.TrimSpace(raw)

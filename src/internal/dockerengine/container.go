@@ -30,6 +30,18 @@ type ContainerSpec struct {
 	Privileged    bool
 	CapAdd        []string
 	CapDrop       []string
+	// The settings below are left out of the JSON when unset, so that the broker's digest of a
+	// spec without them is what it was before they existed.
+	Ulimits []Ulimit          `json:",omitempty"`
+	Sysctls map[string]string `json:",omitempty"` // namespaced kernel parameters
+	ShmSize int64             `json:",omitempty"` // bytes of /dev/shm; 0 is the engine's default (64m)
+}
+
+// Ulimit is a resource limit (setrlimit) of the container's processes, by Docker's name for it
+// ("nofile"); -1 is unlimited.
+type Ulimit struct {
+	Name       string
+	Soft, Hard int64
 }
 
 // PortMapping publishes ContainerPort ("6379/tcp") on HostIP:HostPort.

@@ -36,6 +36,10 @@ func (c *Client) CreateContainer(ctx context.Context, spec ContainerSpec) (strin
 		Labels:       spec.Labels,
 		ExposedPorts: exposed,
 	}
+	var ulimits []*container.Ulimit
+	for _, u := range spec.Ulimits {
+		ulimits = append(ulimits, &container.Ulimit{Name: u.Name, Soft: u.Soft, Hard: u.Hard})
+	}
 	hostConfig := &container.HostConfig{
 		Binds:        spec.Binds,
 		PortBindings: bindings,
@@ -46,10 +50,13 @@ func (c *Client) CreateContainer(ctx context.Context, spec ContainerSpec) (strin
 		Privileged: spec.Privileged,
 		CapAdd:     spec.CapAdd,
 		CapDrop:    spec.CapDrop,
+		Sysctls:    spec.Sysctls,
+		ShmSize:    spec.ShmSize,
 		Resources: container.Resources{
 			Memory:     spec.Memory,
 			MemorySwap: spec.MemorySwap,
 			CPUShares:  spec.CPUShares,
+			Ulimits:    ulimits,
 		},
 	}
 	res, err := c.api.ContainerCreate(ctx, client.ContainerCreateOptions{
