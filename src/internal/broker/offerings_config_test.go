@@ -3,7 +3,6 @@ package broker
 import (
 	"context"
 	"encoding/json"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -173,20 +172,11 @@ func offeringsCatalog(t *testing.T, files ...string) *catalog.Catalog {
 	if err != nil {
 		t.Fatal(err)
 	}
-	manifest := filepath.Join(t.TempDir(), "manifest.yml")
-	skeleton := "instance_groups:\n- name: docker\n  jobs:\n  - name: docker-broker\n    properties:\n      services: []\nvariables: []\n"
-	if err := os.WriteFile(manifest, []byte(skeleton), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	in := boshrelease.Interpolation{ManifestPath: manifest, VarsStore: boshrelease.NewVarsStore()}
+	var paths []string
 	for _, f := range files {
-		in.OpsFiles = append(in.OpsFiles, filepath.Join(root, f))
+		paths = append(paths, filepath.Join(root, f))
 	}
-	m, err := in.Manifest()
-	if err != nil {
-		t.Fatal(err)
-	}
-	raw, err := json.Marshal(m.InstanceGroups[0].Jobs[0].Properties["services"])
+	raw, err := boshrelease.ServicesOf(paths)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -5,11 +5,9 @@ package brokertest
 
 import (
 	"context"
-	"encoding/json"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"path/filepath"
 	"strings"
 	"sync/atomic"
@@ -134,38 +132,19 @@ func (b *Broker) Containers(t testing.TB) map[string]dockerengine.Container {
 	return byInstance
 }
 
-// skeleton is the part of the deployment manifest that the services ops files patch.
-const skeleton = `instance_groups:
-- name: docker
-  jobs:
-  - name: docker-broker
-    properties:
-      services: []
-variables: []
-`
-
 // Services is the broker's `services` property (JSON) made of services ops files (paths from
-// the repository root, "services/op-postgresql17.yml") interpolated as `bosh deploy -o` does,
-// variables generated: the tests run the offerings as they ship.
+// the repository root, "services/op-postgresql17.yml"), as boshrelease.ServicesOf makes it.
 func Services(t testing.TB, opsFiles ...string) []byte {
 	t.Helper()
 	root, err := testenv.ModuleRoot()
 	if err != nil {
 		t.Fatal(err)
 	}
-	manifest := filepath.Join(t.TempDir(), "manifest.yml")
-	if err := os.WriteFile(manifest, []byte(skeleton), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	in := boshrelease.Interpolation{ManifestPath: manifest, VarsStore: boshrelease.NewVarsStore()}
+	var paths []string
 	for _, f := range opsFiles {
-		in.OpsFiles = append(in.OpsFiles, filepath.Join(root, f))
+		paths = append(paths, filepath.Join(root, f))
 	}
-	m, err := in.Manifest()
-	if err != nil {
-		t.Fatal(err)
-	}
-	services, err := json.Marshal(m.InstanceGroups[0].Jobs[0].Properties["services"])
+	services, err := boshrelease.ServicesOf(paths)
 	if err != nil {
 		t.Fatal(err)
 	}
