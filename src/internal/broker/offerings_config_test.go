@@ -3,6 +3,7 @@ package broker
 import (
 	"context"
 	"encoding/json"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -34,6 +35,10 @@ type imageContract struct {
 	secretFiles []string
 	notEnv      []string // variables that would carry a secret in the environment
 	volumes     []string // the data directories, on the instance's persistent volumes
+	// files are what the broker writes into those volumes before the start, by container path:
+	// a line each holds ("{password}" stands for the instance's password). A file that holds
+	// the password is the container user's alone (0600).
+	files map[string]string
 	// user is the container's user, when the image must not start as root; passwd its line in
 	// the image's /etc/passwd.
 	user, passwd string
@@ -162,6 +167,29 @@ var imageContracts = []imageContract{{
 	volumes:    []string{"/var/lib/kafka/data"},
 	healthTool: "/opt/kafka/bin/kafka-broker-api-versions.sh",
 	toolSource: "the Kafka distribution's bin/ in /opt/kafka (the image's Dockerfile; its docs run /opt/kafka/bin/*.sh in the container)",
+}, {
+	file:  "services/op-couchdb3.yml",
+	image: "couchdb:3.5",
+	ports: []string{"5984/tcp"},
+	env: map[string]string{
+		"COUCHDB_DATABASE": "",
+	},
+	// The entrypoint (apache/couchdb-docker docker-entrypoint.sh) takes the admin from both
+	// *_FILE variables or from both plain ones, reads them as root and then drops root itself.
+	secretFiles: []string{"COUCHDB_USER_FILE", "COUCHDB_PASSWORD_FILE"},
+	notEnv:      []string{"COUCHDB_USER", "COUCHDB_PASSWORD"},
+	// The data (the image's VOLUME) and local.d, where the image's docs mount ini files and
+	// CouchDB keeps what it writes at runtime (hashed admin, uuid, cookie secret).
+	volumes: []string{"/opt/couchdb/data", "/opt/couchdb/etc/local.d"},
+	files: map[string]string{
+		"/opt/couchdb/etc/local.d/10-docker-broker.ini": "single_node = true",
+	},
+	ulimits:     []dockerengine.Ulimit{{Name: "nofile", Soft: 65536, Hard: 65536}},
+	healthTool:  "sh",
+	healthRuns:  "curl",
+	toolSource:  "curl is a dependency of the couchdb Debian package the image installs (apache/couchdb-pkg debian/control: Depends: adduser, curl, ...)",
+	bindingTool: "sh",
+	bindingRuns: "curl",
 }}
 
 // offeringsCatalog is the catalog made of services files as `bosh deploy -o` interpolates
@@ -278,6 +306,9 @@ func TestEveryOfferingWithoutStandInBuildsTheContainerItsImageDocuments(t *testi
 					t.Errorf("no persistent volume at %s: %q", dir, spec.Binds)
 				}
 			}
+			for path, line := range want.files {
+				checkVolumeFile(t, e, want.volumes, path, strings.ReplaceAll(line, "{password}", inst.Credentials.Password), inst.Credentials.Password)
+			}
 			for _, port := range want.ports {
 				if !slices.ContainsFunc(spec.Ports, func(m dockerengine.PortMapping) bool { return m.ContainerPort == port }) {
 					t.Errorf("port %s not published: %+v", port, spec.Ports)
@@ -383,5 +414,31 @@ func checkPlans(t *testing.T, svc catalog.Service, image string) {
 		if p.Metadata["displayName"] == nil || p.Metadata["bullets"] == nil {
 			t.Errorf("plan %s: metadata %v", p.Name, p.Metadata)
 		}
+	}
+}
+
+// checkVolumeFile checks that the file at path (in the container, inside one of volumes) holds
+// the line, and that it is private (0600) when it holds the secret.
+func checkVolumeFile(t *testing.T, e *env, volumes []string, path, line, secret string) {
+	t.Helper()
+	i := slices.IndexFunc(volumes, func(vol string) bool { return strings.HasPrefix(path, vol+"/") })
+	if i < 0 {
+		t.Errorf("file %s is in none of the volumes %q", path, volumes)
+		return
+	}
+	hostPath := filepath.Join(e.b.volumeDir("i1", volumes[i]), strings.TrimPrefix(path, volumes[i]))
+	info, err := os.Stat(hostPath)
+	if err != nil {
+		t.Errorf("file %s: %v", path, err)
+		return
+	}
+	data, err := os.ReadFile(hostPath)
+	switch {
+	case err != nil:
+		t.Errorf("file %s: %v", path, err)
+	case !slices.Contains(strings.Split(string(data), "\n"), line):
+		t.Errorf("file %s has no line %q:\n%s", path, line, data)
+	case strings.Contains(string(data), secret) && info.Mode().Perm() != 0o600:
+		t.Errorf("file %s holds the password with mode %v, want 0600", path, info.Mode().Perm())
 	}
 }
