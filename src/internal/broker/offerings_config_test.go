@@ -190,6 +190,33 @@ var imageContracts = []imageContract{{
 	toolSource:  "curl is a dependency of the couchdb Debian package the image installs (apache/couchdb-pkg debian/control: Depends: adduser, curl, ...)",
 	bindingTool: "sh",
 	bindingRuns: "curl",
+}, {
+	file:  "services/op-neo4j5.yml",
+	image: "neo4j:5.26-community",
+	ports: []string{"7687/tcp", "7474/tcp"},
+	env: map[string]string{
+		// The entrypoint (neo4j/docker-neo4j docker-image-src/5/coredb/docker-entrypoint.sh)
+		// reads neo4j/<password> from this file, and turns NEO4J_<setting> into neo4j.conf.
+		"NEO4J_AUTH_PATH":                        "/data/docker-broker.auth",
+		"NEO4J_server_memory_heap_max__size":     "512m",
+		"NEO4J_server_memory_heap_initial__size": "512m",
+		"NEO4J_server_memory_pagecache_size":     "256m",
+	},
+	// The password alone, for the health check's cypher-shell.
+	secretFiles: []string{"ADMIN_PASSWORD_FILE"},
+	notEnv:      []string{"NEO4J_AUTH"},
+	volumes:     []string{"/data"},
+	files:       map[string]string{"/data/docker-broker.auth": "neo4j/{password}"},
+	// The entrypoint requires the file readable by the user it runs Neo4j as: the container's
+	// user neo4j, who owns it. The image's Dockerfile: addgroup --gid 7474 --system neo4j &&
+	// adduser --uid 7474 --system --no-create-home --home /var/lib/neo4j --ingroup neo4j neo4j.
+	user:        "neo4j",
+	passwd:      "neo4j:x:7474:7474::/var/lib/neo4j:/usr/sbin/nologin",
+	healthTool:  "sh",
+	healthRuns:  "cypher-shell",
+	toolSource:  "cypher-shell is in the Neo4j distribution's bin/, on the image's PATH (the image's Dockerfile: ENV PATH=${NEO4J_HOME}/bin:$PATH; its docs: `docker exec --interactive --tty <container> cypher-shell`)",
+	bindingTool: "sh",
+	bindingRuns: "cypher-shell",
 }}
 
 // offeringsCatalog is the catalog made of services files as `bosh deploy -o` interpolates
@@ -307,6 +334,9 @@ func TestEveryOfferingWithoutStandInBuildsTheContainerItsImageDocuments(t *testi
 				}
 			}
 			for path, line := range want.files {
+				if strings.Contains(line, "{password}") && inst.Credentials.Password == "" {
+					t.Errorf("file %s should hold the password, but the instance has none", path)
+				}
 				checkVolumeFile(t, e, want.volumes, path, strings.ReplaceAll(line, "{password}", inst.Credentials.Password), inst.Credentials.Password)
 			}
 			for _, port := range want.ports {
