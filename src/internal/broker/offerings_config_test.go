@@ -217,6 +217,32 @@ var imageContracts = []imageContract{{
 	toolSource:  "cypher-shell is in the Neo4j distribution's bin/, on the image's PATH (the image's Dockerfile: ENV PATH=${NEO4J_HOME}/bin:$PATH; its docs: `docker exec --interactive --tty <container> cypher-shell`)",
 	bindingTool: "sh",
 	bindingRuns: "cypher-shell",
+}, {
+	file:  "services/op-elasticsearch9.yml",
+	image: "elasticsearch:9.4.1",
+	ports: []string{"9200/tcp"},
+	// Settings as the image's documentation spells them where '.' cannot be in a variable's
+	// name ("Configure Elasticsearch with Docker": ES_SETTING_, '_' for '.', '__' for '_').
+	env: map[string]string{
+		"ES_JAVA_OPTS":                                    "-Xms1g -Xmx1g",
+		"ES_SETTING_DISCOVERY_TYPE":                       "single-node",
+		"ES_SETTING_XPACK_SECURITY_ENABLED":               "true",
+		"ES_SETTING_XPACK_SECURITY_HTTP_SSL_ENABLED":      "false",
+		"ES_SETTING_XPACK_SECURITY_TRANSPORT_SSL_ENABLED": "false",
+		"ES_SETTING_BOOTSTRAP_MEMORY__LOCK":               "true",
+	},
+	secretFiles: []string{"ELASTIC_PASSWORD_FILE"},
+	notEnv:      []string{"ELASTIC_PASSWORD"},
+	volumes:     []string{"/usr/share/elasticsearch/data"},
+	ulimits: []dockerengine.Ulimit{
+		{Name: "memlock", Soft: -1, Hard: -1},
+		{Name: "nofile", Soft: 65535, Hard: 65535},
+	},
+	healthTool:  "sh",
+	healthRuns:  "curl",
+	toolSource:  "curl is in the image (the health check of the sample docker-compose.yml in Elastic's Docker documentation runs curl in the Elasticsearch container)",
+	bindingTool: "sh",
+	bindingRuns: "curl",
 }}
 
 // offeringsCatalog is the catalog made of services files as `bosh deploy -o` interpolates
