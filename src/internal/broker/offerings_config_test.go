@@ -44,8 +44,10 @@ type imageContract struct {
 	user, passwd string
 	ulimits      []dockerengine.Ulimit
 	cmd          []string // the start of the container's command; nil keeps the image's CMD
-	// cmdRuns is in the command's script when it wraps the image's start (the entrypoint that
-	// applies the image's env contract and drops root).
+	// entrypoint is the start of the container's entrypoint; nil keeps the image's ENTRYPOINT.
+	entrypoint []string
+	// cmdRuns is in the entrypoint's and command's script when it wraps the image's start (the
+	// entrypoint that applies the image's env contract and drops root).
 	cmdRuns string
 	// healthTool is the first word of the health check command (after `env VAR=value...`), a
 	// tool the image ships, and toolSource where the image documents it; "" for a TCP check.
@@ -243,6 +245,26 @@ var imageContracts = []imageContract{{
 	toolSource:  "curl is in the image (the health check of the sample docker-compose.yml in Elastic's Docker documentation runs curl in the Elasticsearch container)",
 	bindingTool: "sh",
 	bindingRuns: "curl",
+}, {
+	file:  "services/op-seaweedfs.yml",
+	image: "chrislusf/seaweedfs:3.99",
+	ports: []string{"8333/tcp"},
+	env: map[string]string{
+		"ADMIN_ACCESS_KEY": "",
+		"S3_BUCKET":        "",
+	},
+	// The image reads no key from its environment: the entrypoint of the offering writes the
+	// gateway's identities file (-s3.config) from this secret file on the first start.
+	secretFiles: []string{"ADMIN_SECRET_KEY_FILE"},
+	volumes:     []string{"/data"},
+	// A shell, which runs the image's entrypoint (seaweedfs docker/entrypoint.sh: `server`
+	// adds -dir=/data) after it wrote the identities file.
+	entrypoint:  []string{"sh", "-ec"},
+	cmdRuns:     "exec /entrypoint.sh server -s3 -s3.port=8333 -s3.config=",
+	healthTool:  "wget",
+	toolSource:  "BusyBox's wget, in the Alpine base of the image (seaweedfs docker/Dockerfile.go_build: FROM alpine)",
+	bindingTool: "sh",
+	bindingRuns: "kill -HUP 1",
 }}
 
 // offeringsCatalog is the catalog made of services files as `bosh deploy -o` interpolates
@@ -379,8 +401,11 @@ func TestEveryOfferingWithoutStandInBuildsTheContainerItsImageDocuments(t *testi
 			if want.cmd == nil && spec.Cmd != nil || len(spec.Cmd) < len(want.cmd) || !slices.Equal(spec.Cmd[:len(want.cmd)], want.cmd) {
 				t.Errorf("command %q, want it to start with %q", spec.Cmd, want.cmd)
 			}
-			if want.cmdRuns != "" && !strings.Contains(strings.Join(spec.Cmd, " "), want.cmdRuns) {
-				t.Errorf("command %q does not run %q", spec.Cmd, want.cmdRuns)
+			if want.entrypoint == nil && spec.Entrypoint != nil || len(spec.Entrypoint) < len(want.entrypoint) || !slices.Equal(spec.Entrypoint[:len(want.entrypoint)], want.entrypoint) {
+				t.Errorf("entrypoint %q, want it to start with %q", spec.Entrypoint, want.entrypoint)
+			}
+			if start := append(slices.Clone(spec.Entrypoint), spec.Cmd...); want.cmdRuns != "" && !strings.Contains(strings.Join(start, " "), want.cmdRuns) {
+				t.Errorf("entrypoint and command %q do not run %q", start, want.cmdRuns)
 			}
 			if spec.Memory == 0 {
 				t.Error("no memory limit")
