@@ -182,9 +182,73 @@ log.file = false
 	},
 }
 
+// Memcached is memcached 1.6.18 (Debian bookworm) answering to the contract of the upstream
+// memcached:1.6 image: the arguments are memcached's (memcached implied before options), and it
+// runs as user memcache.
+var Memcached = Recipe{
+	Name:         "memcached",
+	Tags:         []string{"memcached:1.6"},
+	Packages:     []string{"memcached"},
+	Entrypoint:   "memcached.sh",
+	Cmd:          []string{"memcached"},
+	Env:          []string{basePath},
+	ExposedPorts: []string{"11211/tcp"},
+	Remove: []string{
+		// Perl's modules and library (~25 MB) only serve memcached-tool, which the official
+		// image does not ship either; perl-base, part of every Debian system, stays.
+		"usr/bin/memcached-tool",
+		"usr/share/perl/*",
+		"usr/lib/*-linux-gnu/perl/*",
+		"usr/lib/*-linux-gnu/libperl.so*",
+	},
+}
+
+// NATS is nats-server 2.9.10 (Debian bookworm, with wget for health checks as busybox's in the
+// official image) answering to the contract of the upstream nats:2.12-alpine image: the
+// arguments are nats-server's (nats-server implied before options), it runs as root, the
+// default command serves /etc/nats/nats-server.conf, and there is a shell (the alpine variant;
+// the plain nats:2 image is a scratch one with nothing but the server).
+var NATS = Recipe{
+	Name:         "nats",
+	Tags:         []string{"nats:2.12-alpine"},
+	Packages:     []string{"nats-server", "wget"},
+	Entrypoint:   "nats.sh",
+	Cmd:          []string{"nats-server", "--config", "/etc/nats/nats-server.conf"},
+	Env:          []string{basePath},
+	ExposedPorts: []string{"4222/tcp", "6222/tcp", "8222/tcp"},
+	Files: map[string]string{
+		// The official image's configuration, but for its cluster block (routes to hosts
+		// named nats-server-*, which a single stand-in has no use for).
+		"etc/nats/nats-server.conf": `# docker-broker stand-in: the client and monitoring ports of the official nats image's
+# configuration.
+port: 4222
+monitor_port: 8222
+`,
+	},
+}
+
+// Mosquitto is Mosquitto 2.0.11 (Debian bookworm, with mosquitto_passwd and the clients
+// mosquitto_pub and mosquitto_sub) answering to the contract of the upstream
+// eclipse-mosquitto:2.0.22 image: configuration in /mosquitto/config/mosquitto.conf, data in
+// /mosquitto/data, both given to user mosquitto at start, as which the broker runs.
+var Mosquitto = Recipe{
+	Name:         "mosquitto",
+	Tags:         []string{"eclipse-mosquitto:2.0.22"},
+	Packages:     []string{"mosquitto", "mosquitto-clients"},
+	Entrypoint:   "mosquitto.sh",
+	Cmd:          []string{"/usr/sbin/mosquitto", "-c", "/mosquitto/config/mosquitto.conf"},
+	Env:          []string{basePath},
+	ExposedPorts: []string{"1883/tcp"},
+	Files: map[string]string{
+		// The official image ships the commented example; this is its effect: a listener on
+		// port 1883 of the loopback interface only, without authentication, nothing kept.
+		"mosquitto/config/mosquitto.conf": "# docker-broker stand-in: Mosquitto's defaults, as the official image's example file.\n",
+	},
+}
+
 // All returns every recipe.
 func All() []Recipe {
-	return []Recipe{Redis, PostgreSQL, MariaDB, RabbitMQ}
+	return []Recipe{Redis, PostgreSQL, MariaDB, RabbitMQ, Memcached, NATS, Mosquitto}
 }
 
 // CacheDir is where archives are cached: $DOCKER_BROKER_IMAGE_CACHE if set, else
