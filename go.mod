@@ -13,6 +13,8 @@ require (
 	github.com/moby/moby/client v0.6.2
 	go.etcd.io/bbolt v1.5.0
 	go.yaml.in/yaml/v3 v3.0.5
+	// semver precedence of maintenance_info versions
+	golang.org/x/mod v0.41.0
 	golang.org/x/oauth2 v0.36.0
 	gopkg.in/yaml.v2 v2.4.0
 	// Kubernetes Service Catalog's OSB client, for the tests that the broker serves that

@@ -51,6 +51,8 @@ type Store interface {
 	Bindings(instanceID string) ([]store.Binding, error)
 	PutBinding(b store.Binding) error
 	DeleteBinding(instanceID, bindingID string) error
+	PlanMaintenance(planID string) (store.PlanMaintenance, bool, error)
+	PutPlanMaintenance(pm store.PlanMaintenance) error
 }
 
 // Clock tells the time; tests move it.
@@ -125,12 +127,17 @@ type Broker struct {
 
 // New returns a broker. Call Start before serving requests.
 func New(cfg Config, engine Engine, st Store, log *slog.Logger) (*Broker, error) {
-	catalogJSON, err := cfg.Catalog.MarshalOSB()
+	if log == nil {
+		log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	published, err := publishMaintenance(cfg.Catalog, st, log)
 	if err != nil {
 		return nil, err
 	}
-	if log == nil {
-		log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	cfg.Catalog = published
+	catalogJSON, err := cfg.Catalog.MarshalOSB()
+	if err != nil {
+		return nil, err
 	}
 	background, stop := context.WithCancel(context.Background())
 	return &Broker{

@@ -61,6 +61,8 @@ func (b *Broker) runContainer(ctx context.Context, inst *store.Instance, service
 	if err != nil {
 		return err
 	}
+	// The container is the plan's as it is now, whatever version the instance ran before.
+	inst.MaintenanceInfo = planVersion(plan)
 	user := plan.Container.User
 	if user == "" {
 		user = img.User

@@ -247,3 +247,37 @@ func stat(t *testing.T, path string) *syscall.Stat_t {
 	}
 	return info.Sys().(*syscall.Stat_t)
 }
+
+// A password without key (`password: {}`) is generated all the same and reaches the container
+// through its files only: no variable holds it, and bindings still hand it out.
+func TestPasswordWithoutKeyReachesFilesAndBindingsOnly(t *testing.T) {
+	e := newEnv(t, func(c *Config, _ *fakeEngine) {
+		p := plan(c.Catalog, planTiny)
+		p.Container = redisContainer(t, map[string]any{
+			"files": []any{map[string]any{"path": "/data/users.acl", "content": "user default on >{{.Password}} ~* +@all\n"}},
+		})
+		p.Credentials.Password = &catalog.CredentialField{}
+	})
+	inst := e.mustProvision("i1", svcRedis, planTiny, "")
+	password := inst.Credentials.Password
+	if len(password) < 16 {
+		t.Fatalf("password %q: want a generated one", password)
+	}
+	for _, entry := range e.container("i1").Spec.Env {
+		if strings.Contains(entry, password) {
+			t.Errorf("the container's environment holds the password (%s=...)", strings.SplitN(entry, "=", 2)[0])
+		}
+	}
+	wantFile(t, filepath.Join(e.b.volumeDir("i1", "/data"), "users.acl"), "user default on >"+password+" ~* +@all\n", 0o600)
+	resp, err := e.bind("i1", "b1", planTiny, "app-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var creds struct{ Password, URI string }
+	if err := json.Unmarshal(resp.Credentials, &creds); err != nil {
+		t.Fatal(err)
+	}
+	if creds.Password != password || !strings.Contains(creds.URI, password) {
+		t.Errorf("binding credentials: password %q, uri %q; want the instance's password in both", creds.Password, creds.URI)
+	}
+}

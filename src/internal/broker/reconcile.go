@@ -240,7 +240,18 @@ func (b *Broker) recreateContainer(ctx context.Context, inst store.Instance) err
 	if err != nil {
 		return err
 	}
-	return b.runContainer(ctx, &inst, service, plan)
+	if err := b.runContainer(ctx, &inst, service, plan); err != nil {
+		return err
+	}
+	// The new container runs the plan as it is now: the record says which version that is.
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	stored, found, err := b.store.Instance(inst.ID)
+	if err != nil || !found || stored.MaintenanceInfo == inst.MaintenanceInfo {
+		return err
+	}
+	stored.MaintenanceInfo = inst.MaintenanceInfo
+	return b.store.PutInstance(stored)
 }
 
 // fetchImages pulls every plan's image the engine lacks, one after the other, so provisions

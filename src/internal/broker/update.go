@@ -63,7 +63,7 @@ func (b *Broker) admitUpdate(ctx context.Context, req osbapi.UpdateRequest) (*op
 	if err := checkMaintenanceInfo(plan, req.MaintenanceInfo); err != nil {
 		return nil, osbapi.OperationResponse{}, err
 	}
-	if req.MaintenanceInfo != nil || target.PlanID != inst.PlanID {
+	if req.MaintenanceInfo != nil {
 		target.MaintenanceInfo = planVersion(plan)
 	}
 	if req.Parameters != nil {
@@ -81,6 +81,9 @@ func (b *Broker) admitUpdate(ctx context.Context, req osbapi.UpdateRequest) (*op
 	if target.PlanID == inst.PlanID && sameJSON(target.Parameters, inst.Parameters) && target.MaintenanceInfo == inst.MaintenanceInfo {
 		return nil, osbapi.OperationResponse{}, nil // nothing to change (e.g. a context-only update)
 	}
+	// Any change recreates the container from the plan as it is now (the broker keeps no older
+	// spec), so the instance runs the plan's current maintenance version afterwards.
+	target.MaintenanceInfo = planVersion(plan)
 	inst.Operation = store.Operation{ID: newOperationID(store.Update), Kind: store.Update, State: store.InProgress, StartedAt: b.clock.Now(), Attempts: 1, Update: &target}
 	if err := b.store.PutInstance(inst); err != nil {
 		return nil, osbapi.OperationResponse{}, err

@@ -10,6 +10,7 @@ import (
 	"log"
 	"net"
 	"net/http"
+	"net/url"
 	"os/exec"
 	"reflect"
 	"strings"
@@ -165,8 +166,26 @@ func exerciseBindingUsers(t *testing.T, h *harness, services []byte, o offering,
 	}
 	secrets := nonEmpty(c1.Username, c1.Password, c2.Username, c2.Password, c3.Username, c3.Password)
 	assertNoSecretsLogged(t, h, nonEmpty(append(secrets, inst.Credentials.Password)...)...)
-	if admin := cat.Services[0].Plans[0].Credentials.Password; admin != nil && admin.AsFile {
+	password := cat.Services[0].Plans[0].Credentials.Password
+	if password != nil && (password.AsFile || password.Key == "") {
 		secrets = append(secrets, inst.Credentials.Password)
+	}
+	if password != nil && password.Key == "" {
+		// In no variable, the password reached the service some other way (a file): the
+		// instance's own user logs in with it.
+		admin := c2
+		admin.Username, admin.Password = inst.Credentials.Username, inst.Credentials.Password
+		u, err := url.Parse(c2.URI)
+		if err != nil {
+			t.Fatal(err)
+		}
+		u.User = url.UserPassword(admin.Username, admin.Password)
+		admin.URI = u.String()
+		s, err := o.open(ctx, admin)
+		if err != nil {
+			t.Fatalf("the instance's user with the password passed in no variable: %v", err)
+		}
+		s.close()
 	}
 	assertNotInInspect(t, h, name, secrets...)
 }

@@ -7,7 +7,7 @@ import (
 
 // Credentials says which credentials an instance of the plan gets and how the container learns
 // them (ancestors.md §1.5): each field with a Key is passed to the container as the environment
-// variable Key and appears in the binding credentials.
+// variable Key, and every field appears in the binding credentials.
 type Credentials struct {
 	Username *CredentialField
 	Password *CredentialField
@@ -102,7 +102,10 @@ func parseCredentials(o *object) Credentials {
 	return c
 }
 
-// credentialField reads {key, value}; nil when both are empty.
+// credentialField reads {key, value, as_file}; nil when the field is absent. A password with
+// neither key nor value (`password: {}`) is generated and reaches the container in no
+// environment variable: only through files (.Password), so that it shows in no `docker inspect`
+// where the image takes it from no *_FILE variable; bindings and their commands get it as ever.
 func (o *object) credentialField(name string) *CredentialField {
 	fo := o.child(name)
 	if fo == nil {
@@ -116,7 +119,10 @@ func (o *object) credentialField(name string) *CredentialField {
 		o.r.problem(fo.at("as_file"), "needs a key: the environment variable that tells the container the file's path (POSTGRES_PASSWORD_FILE)")
 	}
 	fo.warnUnknown()
-	if f == (CredentialField{}) {
+	if f == (CredentialField{}) && name != "password" {
+		// A generated username or database name that no variable passes would have to reach
+		// the container's service through a file only, which no image needs: rather a mistake.
+		o.r.problem(o.at(name), "gives the container nothing: set key (the environment variable that passes it) or value, or leave credentials.%s out; only a password may have neither (generated and passed in no variable: for files, bindings and their commands)", name)
 		return nil
 	}
 	return &f

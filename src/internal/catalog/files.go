@@ -24,6 +24,7 @@ type File struct {
 	// rewritten at every (re)creation of the container.
 	Once    bool
 	content *template.Template // over FileFacts
+	source  string             // the content as written: part of the plan's spec digest
 }
 
 // Render is the file's content for an instance.
@@ -54,6 +55,7 @@ func (o *object) files(key string, volumes []string, sample InstanceFacts) []Fil
 		if raw, given := fo.value("content"); !given {
 			o.r.problem(fo.at("content"), "required; \"\" for an empty file")
 		} else if text, ok := o.r.stringAt(fo.at("content"), raw); ok {
+			f.source = text
 			f.content = parseTemplate(o.r, fo.at("content"), cmp.Or(f.Path, "content"), text, FileFacts{InstanceFacts: sample}, fileFactNames)
 		}
 		fo.warnUnknown()

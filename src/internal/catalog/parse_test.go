@@ -281,6 +281,8 @@ func TestParseReportsEachProblemWithItsPath(t *testing.T) {
 		{"extra credential template", map[string]any{"0.plans.0.bindings": bindings("extra_credentials", map[string]any{"vhost": "{{.Vhost}}"})}, plan + ".bindings.extra_credentials.vhost", "not a template over"},
 		{"fixed value unsafe for binding commands", map[string]any{"0.plans.0.bindings": bindings("timeout", "5s"), "0.plans.0.credentials.username": map[string]any{"value": "ad'min"}}, plan + ".credentials.username.value", "only letters, digits and '_'"},
 		{"secret file without key", map[string]any{"0.plans.0.credentials.password": map[string]any{"as_file": true}}, plan + ".credentials.password.as_file", "needs a key"},
+		{"username without key or value", map[string]any{"0.plans.0.credentials.username": map[string]any{}}, plan + ".credentials.username", "gives the container nothing"},
+		{"dbname without key or value", map[string]any{"0.plans.0.credentials.dbname": map[string]any{"key": ""}}, plan + ".credentials.dbname", "only a password may"},
 		{"hostname", map[string]any{"0.plans.0.container.hostname": "rabbit_1"}, container + ".hostname", "not a host name"},
 		{"missing container", map[string]any{"0.plans.0.container": remove}, plan + ".container", "required"},
 		{"container as a string", map[string]any{"0.plans.0.container": "docker"}, plan + ".container", "expected an object"},
@@ -536,6 +538,18 @@ func TestSecretFileAndHostname(t *testing.T) {
 	p := c.Services[0].Plans[0]
 	if f := p.Credentials.Password; f == nil || !f.AsFile || f.Key != "REDIS_PASSWORD_FILE" || p.Container.Hostname != "rabbitmq" {
 		t.Errorf("password %+v hostname %q", f, p.Container.Hostname)
+	}
+}
+
+// A password with no key is generated all the same, for files, bindings and their commands.
+func TestPasswordWithoutKey(t *testing.T) {
+	c, _ := mustParse(t, edited(t, map[string]any{"0.plans.0.credentials.password": map[string]any{}}))
+	if f := c.Services[0].Plans[0].Credentials.Password; f == nil || *f != (CredentialField{}) {
+		t.Errorf("password: {} parsed as %+v, want a field with neither key nor value", f)
+	}
+	c, _ = mustParse(t, edited(t, map[string]any{"0.plans.0.credentials.password": nil}))
+	if f := c.Services[0].Plans[0].Credentials.Password; f != nil {
+		t.Errorf("password: null parsed as %+v, want no password", f)
 	}
 }
 

@@ -718,3 +718,20 @@ func TestRabbitMQRefusesAVariableAndItsFile(t *testing.T) {
 		Binds: []string{secrets + ":/run/secrets:ro"},
 	}, "both RABBITMQ_DEFAULT_PASS and RABBITMQ_DEFAULT_PASS_FILE are set")
 }
+
+// A main config file that RABBITMQ_CONFIG_FILE names, as the broker writes it into the volume
+// (0600, owned by root): the default password in no environment variable, beside the user
+// name and vhost that are, and the memory the watermark is a share of set to the container's.
+func TestRabbitMQConfigFile(t *testing.T) {
+	t.Parallel()
+	data := secretsDir(t, map[string]string{"rabbitmq.conf": "default_user = conf_user\ndefault_pass = conf_pw\ndefault_vhost = conf_vhost\ntotal_memory_available_override_value = 536870912\n"})
+	s := start(t, standin.RabbitMQ, dockerengine.ContainerSpec{
+		Hostname: rabbitHostname,
+		Env:      []string{"RABBITMQ_CONFIG_FILE=/var/lib/rabbitmq/rabbitmq.conf", "RABBITMQ_DEFAULT_USER=conf_user", "RABBITMQ_DEFAULT_VHOST=conf_vhost"},
+		Binds:    []string{data + ":/var/lib/rabbitmq"},
+	})
+	rabbitConnect(s, "conf_user", "conf_pw", "conf_vhost")
+	if code, out := s.exec([]string{"rabbitmqctl", "-q", "eval", "vm_memory_monitor:get_total_memory()."}); code != 0 || strings.TrimSpace(out) != "536870912" {
+		t.Errorf("total memory as the server sees it: exit %d: %q, want 536870912", code, out)
+	}
+}

@@ -136,9 +136,10 @@ var MariaDB = Recipe{
 
 // RabbitMQ is RabbitMQ 3.10 (Debian bookworm) with the management plugin, answering to the
 // contract of the upstream rabbitmq:4-management image (RABBITMQ_DEFAULT_USER,
-// RABBITMQ_DEFAULT_PASS, RABBITMQ_DEFAULT_VHOST; data in /var/lib/rabbitmq under the node name
-// rabbit@<hostname>) plus RABBITMQ_DEFAULT_USER_FILE and RABBITMQ_DEFAULT_PASS_FILE, which
-// upstream refuses (see the entrypoint).
+// RABBITMQ_DEFAULT_PASS, RABBITMQ_DEFAULT_VHOST, a main config file at RABBITMQ_CONFIG_FILE;
+// data in /var/lib/rabbitmq under the node name rabbit@<hostname>) plus
+// RABBITMQ_DEFAULT_USER_FILE and RABBITMQ_DEFAULT_PASS_FILE, which upstream refuses (see the
+// entrypoint).
 var RabbitMQ = Recipe{
 	Name:       "rabbitmq",
 	Tags:       []string{"rabbitmq:4-management"},

@@ -121,3 +121,12 @@ type Tombstone struct {
 	Operation Operation `json:"operation"`
 	DeletedAt time.Time `json:"deleted_at"`
 }
+
+// PlanMaintenance is what the broker last published as a plan's maintenance_info: the version,
+// and the digest of the plan's container spec it stands for. A plan whose digest changed since
+// gets a higher version, which the platform offers as an upgrade.
+type PlanMaintenance struct {
+	PlanID  string `json:"plan_id"`
+	Digest  string `json:"digest"`
+	Version string `json:"version"`
+}

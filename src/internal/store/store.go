@@ -1,7 +1,8 @@
 // Package store keeps what the platform asked of the broker on the persistent disk, in one
 // bbolt file: instances (with their credentials, host ports and last operation), bindings
 // (with the credentials they were given, so that a repeated bind answers the same) and
-// tombstones of deleted instances (so that last_operation still answers after an async delete).
+// tombstones of deleted instances (so that last_operation still answers after an async delete)
+// and the maintenance version published for each plan (so that a changed plan gets a new one).
 // Docker is the truth about what runs; this is the truth about what should.
 package store
 
@@ -21,6 +22,7 @@ var (
 	instancesBucket  = []byte("instances")
 	bindingsBucket   = []byte("bindings")
 	tombstonesBucket = []byte("tombstones")
+	plansBucket      = []byte("plans")
 )
 
 // Store is the broker's state file. Its methods are safe for concurrent use; each is one
@@ -42,7 +44,7 @@ func Open(path string) (*Store, error) {
 		return nil, fmt.Errorf("opening state file %s: %w", path, err)
 	}
 	err = db.Update(func(tx *bolt.Tx) error {
-		for _, b := range [][]byte{instancesBucket, bindingsBucket, tombstonesBucket} {
+		for _, b := range [][]byte{instancesBucket, bindingsBucket, tombstonesBucket, plansBucket} {
 			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
 				return err
 			}

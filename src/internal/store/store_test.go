@@ -28,6 +28,10 @@ func TestStateFileIsPrivateAndSurvivesReopen(t *testing.T) {
 	if err := s.PutBinding(Binding{ID: "b-1", InstanceID: "i-1", Response: []byte(`{"credentials":{}}`)}); err != nil {
 		t.Fatal(err)
 	}
+	published := PlanMaintenance{PlanID: "p", Digest: "3f2a9c1e", Version: "1.0.1"}
+	if err := s.PutPlanMaintenance(published); err != nil {
+		t.Fatal(err)
+	}
 	info, err := os.Stat(path)
 	if err != nil {
 		t.Fatal(err)
@@ -53,6 +57,9 @@ func TestStateFileIsPrivateAndSurvivesReopen(t *testing.T) {
 	}
 	if _, found, _ := s2.Binding("i-1", "b-1"); !found {
 		t.Error("binding lost on reopen")
+	}
+	if got, found, err := s2.PlanMaintenance("p"); err != nil || !found || got != published {
+		t.Errorf("plan maintenance on reopen: %+v %v %v, want %+v", got, found, err, published)
 	}
 }
 

@@ -10,6 +10,11 @@
 #   rabbit@<hostname>: a recreated container finds its data again only with the same
 #   hostname. Long node names when the hostname is a fully qualified one. Commands other than
 #   rabbitmq-server run as given (rabbitmq* ones as user rabbitmq when started as root).
+#   RABBITMQ_CONFIG_FILE: the path of the server's main config file (rabbitmq.conf syntax:
+#   default_user, default_pass, default_vhost, total_memory_available_override_value...), which
+#   the server itself reads, as it does the directory RABBITMQ_CONFIG_FILES (default
+#   /etc/rabbitmq/conf.d); a file in the data directory is made the rabbitmq user's like the rest
+#   of it, so the server can read a 0600 file the broker wrote as root.
 # Not upstream: RABBITMQ_DEFAULT_USER_FILE and RABBITMQ_DEFAULT_PASS_FILE, the path of a file
 #   holding the value (read at start, before the server drops root; setting both VAR and
 #   VAR_FILE is an error). The official image refuses them since 3.9 ("deprecated", the
