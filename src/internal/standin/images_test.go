@@ -21,6 +21,8 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 	amqp "github.com/rabbitmq/amqp091-go"
 	"github.com/redis/go-redis/v9"
+	clientv3 "go.etcd.io/etcd/client/v3"
+	"go.uber.org/zap"
 
 	"github.com/cloudfoundry-community/docker-broker/src/internal/dockerengine"
 	"github.com/cloudfoundry-community/docker-broker/src/internal/standin"
@@ -714,4 +716,59 @@ func TestRabbitMQRefusesAVariableAndItsFile(t *testing.T) {
 		Env:   []string{"RABBITMQ_DEFAULT_PASS=pw", "RABBITMQ_DEFAULT_PASS_FILE=/run/secrets/password"},
 		Binds: []string{secrets + ":/run/secrets:ro"},
 	}, "both RABBITMQ_DEFAULT_PASS and RABBITMQ_DEFAULT_PASS_FILE are set")
+}
+
+// --- etcd ----------------------------------------------------------------------------------
+
+func etcdClient(t *testing.T, addr string) *clientv3.Client {
+	t.Helper()
+	c, err := clientv3.New(clientv3.Config{Endpoints: []string{"http://" + addr}, DialTimeout: 5 * time.Second, Logger: zap.NewNop()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return c
+}
+
+// The contract of gcr.io/etcd-development/etcd:v3.6 as the broker uses it: etcd configured by
+// ETCD_* variables, its data on a volume at /var/lib/etcd, etcdctl on PATH and in
+// /usr/local/bin.
+func TestEtcdKeepsDataAcrossRecreate(t *testing.T) {
+	t.Parallel()
+	dir := hostDir(t)
+	s := start(t, standin.Etcd, dockerengine.ContainerSpec{
+		Env: []string{
+			"ETCD_NAME=etcd",
+			"ETCD_DATA_DIR=/var/lib/etcd/data",
+			"ETCD_LISTEN_CLIENT_URLS=http://0.0.0.0:2379",
+			"ETCD_ADVERTISE_CLIENT_URLS=http://127.0.0.1:2379",
+		},
+		Binds: []string{dir + ":/var/lib/etcd"},
+	})
+	c := etcdClient(t, s.addr())
+	s.waitFor("etcd taking a put", func(ctx context.Context) error {
+		_, err := c.Put(ctx, "k", "kept")
+		return err
+	})
+	for _, cmd := range [][]string{
+		{"etcdctl", "--endpoints=http://127.0.0.1:2379", "endpoint", "health"},
+		{"/usr/local/bin/etcdctl", "version"},
+	} {
+		if code, out := s.exec(cmd); code != 0 {
+			t.Errorf("%q: exit %d: %s", cmd, code, out)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(dir, "data", "member")); err != nil {
+		t.Errorf("the data is not in ETCD_DATA_DIR on the volume: %v", err)
+	}
+
+	s.recreate()
+	c = etcdClient(t, s.addr())
+	s.waitFor("etcd answering after recreate", func(ctx context.Context) error {
+		res, err := c.Get(ctx, "k")
+		if err == nil && (len(res.Kvs) != 1 || string(res.Kvs[0].Value) != "kept") {
+			t.Fatalf("after recreate: %v, want kept", res.Kvs)
+		}
+		return err
+	})
 }

@@ -182,9 +182,31 @@ log.file = false
 	},
 }
 
+// Etcd is etcd 3.4 (Debian bookworm, with etcdctl) answering to the contract of the official
+// gcr.io/etcd-development/etcd:v3.6.16 image: no entrypoint of its own there (a distroless image
+// without a shell), CMD /usr/local/bin/etcd configured by ETCD_* variables (etcd reads them
+// itself), WORKDIR /var/lib/etcd, etcd, etcdctl and etcdutl in /usr/local/bin, running as root.
+// Debian's 3.4 has no etcdutl; what the services file uses (etcd, etcdctl endpoint health, the
+// v3 API) is the same.
+var Etcd = Recipe{
+	Name:         "etcd",
+	Tags:         []string{"gcr.io/etcd-development/etcd:v3.6.16"},
+	Packages:     []string{"etcd-server", "etcd-client"},
+	Entrypoint:   "etcd.sh",
+	Cmd:          []string{"/usr/local/bin/etcd"},
+	Env:          []string{basePath},
+	ExposedPorts: []string{"2379/tcp", "2380/tcp"},
+	WorkingDir:   "/var/lib/etcd",
+	Remove: []string{
+		"var/lib/etcd/*", // whatever the package's postinst left: the image has an empty WORKDIR
+		"usr/share/doc/*",
+		"usr/share/man/*",
+	},
+}
+
 // All returns every recipe.
 func All() []Recipe {
-	return []Recipe{Redis, PostgreSQL, MariaDB, RabbitMQ}
+	return []Recipe{Redis, PostgreSQL, MariaDB, RabbitMQ, Etcd}
 }
 
 // CacheDir is where archives are cached: $DOCKER_BROKER_IMAGE_CACHE if set, else
