@@ -204,9 +204,44 @@ var Etcd = Recipe{
 	},
 }
 
+// InfluxDB1 is InfluxDB 1.6 (Debian bookworm, with the influx CLI and curl) answering to the
+// contract of the official influxdb:1.12 image: /entrypoint.sh, which runs the image's
+// /init-influxdb.sh before influxd (on the first start, without /var/lib/influxdb/meta: the
+// INFLUXDB_DB database, with INFLUXDB_HTTP_AUTH_ENABLED=true the INFLUXDB_ADMIN_USER admin and
+// the INFLUXDB_USER user with all privileges on the database), every other INFLUXDB_* variable
+// overriding the configuration (influxd reads them itself), the data in /var/lib/influxdb, the
+// server running as user influxdb. The official image is buildpack-deps:bookworm-curl: curl is
+// there.
+var InfluxDB1 = Recipe{
+	Name:         "influxdb1",
+	Tags:         []string{"influxdb:1.12"},
+	Packages:     []string{"influxdb", "influxdb-client", "curl"},
+	Entrypoint:   "influxdb1.sh",
+	Cmd:          []string{"influxd"},
+	Env:          []string{basePath},
+	ExposedPorts: []string{"8086/tcp"},
+	Remove: []string{
+		"var/lib/influxdb/*",
+		"etc/influxdb/influxdb.conf",
+		"usr/share/doc/*",
+		"usr/share/man/*",
+	},
+	Files: map[string]string{
+		// The official image's configuration: everything in /var/lib/influxdb.
+		"etc/influxdb/influxdb.conf": `[meta]
+  dir = "/var/lib/influxdb/meta"
+
+[data]
+  dir = "/var/lib/influxdb/data"
+  engine = "tsm1"
+  wal-dir = "/var/lib/influxdb/wal"
+`,
+	},
+}
+
 // All returns every recipe.
 func All() []Recipe {
-	return []Recipe{Redis, PostgreSQL, MariaDB, RabbitMQ, Etcd}
+	return []Recipe{Redis, PostgreSQL, MariaDB, RabbitMQ, Etcd, InfluxDB1}
 }
 
 // CacheDir is where archives are cached: $DOCKER_BROKER_IMAGE_CACHE if set, else
