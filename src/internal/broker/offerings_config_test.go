@@ -265,6 +265,43 @@ var imageContracts = []imageContract{{
 	toolSource:  "BusyBox's wget, in the Alpine base of the image (seaweedfs docker/Dockerfile.go_build: FROM alpine)",
 	bindingTool: "sh",
 	bindingRuns: "kill -HUP 1",
+}, {
+	file:  "services/op-influxdb2.yml",
+	image: "influxdb:2.7",
+	ports: []string{"8086/tcp"},
+	env: map[string]string{
+		"DOCKER_INFLUXDB_INIT_MODE":     "setup",
+		"DOCKER_INFLUXDB_INIT_USERNAME": "",
+		"DOCKER_INFLUXDB_INIT_ORG":      "cf",
+		"DOCKER_INFLUXDB_INIT_BUCKET":   "",
+		// The operator's API token is the instance's password: the same secret file.
+		"DOCKER_INFLUXDB_INIT_ADMIN_TOKEN_FILE": "/run/secrets/password",
+	},
+	// The entrypoint reads DOCKER_INFLUXDB_INIT_PASSWORD_FILE and
+	// DOCKER_INFLUXDB_INIT_ADMIN_TOKEN_FILE as root, before it drops to user influxdb.
+	secretFiles: []string{"DOCKER_INFLUXDB_INIT_PASSWORD_FILE", "DOCKER_INFLUXDB_INIT_ADMIN_TOKEN_FILE"},
+	notEnv:      []string{"DOCKER_INFLUXDB_INIT_PASSWORD", "DOCKER_INFLUXDB_INIT_ADMIN_TOKEN"},
+	volumes:     []string{"/var/lib/influxdb2", "/etc/influxdb2"},
+	healthTool:  "influx",
+	toolSource:  "the influx CLI ships in the image (its entrypoint runs `influx ping` and `influx setup`; the image's docs: `docker exec influxdb2 influx ...`)",
+}, {
+	file:  "services/op-zookeeper39.yml",
+	image: "zookeeper:3.9",
+	ports: []string{"2181/tcp"},
+	env: map[string]string{
+		// The heap (MB) for the plan's memory: the image's zkEnv.sh defaults to 1000.
+		"ZK_SERVER_HEAP":          "256",
+		"ZOO_ADMINSERVER_ENABLED": "false",
+		"ZOO_DIGEST_USERNAME":     "",
+	},
+	secretFiles: []string{"ZOO_DIGEST_PASSWORD_FILE"},
+	volumes:     []string{"/data", "/datalog"},
+	// The image's entrypoint and server, wrapped to set the root node's ACL once it serves.
+	cmd:        []string{"bash", "-ec"},
+	cmdRuns:    "/docker-entrypoint.sh zkServer.sh start-foreground &",
+	healthTool: "bash",
+	healthRuns: "echo srvr | nc 127.0.0.1 2181",
+	toolSource: "bash and nc (netcat) are in the image (its Dockerfile installs netcat; its base is eclipse-temurin on Ubuntu); zkCli.sh is in the distribution's bin/ on its PATH",
 }}
 
 // offeringsCatalog is the catalog made of services files as `bosh deploy -o` interpolates

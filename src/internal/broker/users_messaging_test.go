@@ -14,7 +14,7 @@ import (
 	"github.com/nats-io/nats.go"
 )
 
-// The sessions of the messaging and caching offerings (offeringsWithUsers).
+// The sessions of the messaging and caching offerings (provenOfferings).
 
 // Memcached: items. Memcached has no users, so nothing is an administrator's.
 type memcacheSession struct{ client *memcache.Client }

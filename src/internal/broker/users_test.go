@@ -13,6 +13,7 @@ import (
 	"net/url"
 	"os/exec"
 	"reflect"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -47,7 +48,7 @@ type offering struct {
 	open func(ctx context.Context, c creds) (session, error)
 }
 
-var offeringsWithUsers = []offering{
+var provenOfferings = []offering{
 	{"services/op-postgresql17.yml", openPostgres},
 	{"services/op-postgresql96.yml", openPostgres},
 	{"services/op-mysql84.yml", openMySQL},
@@ -57,19 +58,21 @@ var offeringsWithUsers = []offering{
 	{"services/op-memcached16.yml", openMemcached},
 	{"services/op-nats2.yml", openNATS},
 	{"services/op-mosquitto2.yml", openMQTT},
+	{"services/op-influxdb1.yml", openInfluxDB1},
+	{"services/op-etcd36.yml", openEtcd},
 }
 
 // TestEveryBindingIsAUserOfItsOwn runs, for every offering with per-binding users, what
 // issue 9 promises, with the engine's real client: two bindings are two users that share the
 // data; unbinding one refuses its credentials and ends its open session while the other goes
 // on; users survive a container restart and a broker restart; nothing secret reaches the log
-// or `docker inspect`. An offering without users (memcached) runs the same life with what is
+// or `docker inspect`. An offering without users (memcached, etcd) runs the same life with what is
 // about users left out: its bindings share the service, which still survives both restarts
 // (answering again, empty, if it is a cache).
 func TestEveryBindingIsAUserOfItsOwn(t *testing.T) {
 	// The driver logs every connection the test has the server end: that is the point here.
 	_ = mysql.SetLogger(log.New(io.Discard, "", 0))
-	for i, o := range offeringsWithUsers {
+	for i, o := range provenOfferings {
 		name := strings.TrimSuffix(strings.TrimPrefix(o.file, "services/op-"), ".yml")
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
@@ -453,6 +456,79 @@ func (s amqpSession) admin(context.Context) error {
 	}
 	return err
 }
+
+// InfluxDB 1: a measurement kv with one point per key (a tag), over the HTTP API. Every request
+// authenticates: a session is the credentials.
+type influxSession struct{ base, user, password, db string }
+
+func openInfluxDB1(ctx context.Context, c creds) (session, error) {
+	s := influxSession{"http://" + net.JoinHostPort(c.Host, c.Port), c.Username, c.Password, c.DBName}
+	return s, s.alive(ctx)
+}
+
+// post sends body to path as the session's user and returns the answer's body; a status
+// other than want, or an "error" in a query's result, is an error.
+func (s influxSession) post(ctx context.Context, path, contentType, body string, want int) ([]byte, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, s.base+path, strings.NewReader(body))
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Content-Type", contentType)
+	req.SetBasicAuth(s.user, s.password)
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer res.Body.Close()
+	answer, err := io.ReadAll(res.Body)
+	if err == nil && (res.StatusCode != want || strings.Contains(string(answer), `"error"`)) {
+		err = fmt.Errorf("%s: %d %s", path, res.StatusCode, answer)
+	}
+	return answer, err
+}
+
+func (s influxSession) query(ctx context.Context, q string) ([]byte, error) {
+	form := url.Values{"q": {q}, "db": {s.db}}
+	return s.post(ctx, "/query", "application/x-www-form-urlencoded", form.Encode(), http.StatusOK)
+}
+
+func (s influxSession) write(ctx context.Context, key, value string) error {
+	line := fmt.Sprintf("kv,k=%s v=%s", key, strconv.Quote(value))
+	_, err := s.post(ctx, "/write?db="+url.QueryEscape(s.db), "text/plain", line, http.StatusNoContent)
+	return err
+}
+
+func (s influxSession) read(ctx context.Context, key string) (string, error) {
+	answer, err := s.query(ctx, "SELECT last(v) FROM kv WHERE k = '"+key+"'")
+	if err != nil {
+		return "", err
+	}
+	var res struct {
+		Results []struct {
+			Series []struct{ Values [][]any }
+		}
+	}
+	if err := json.Unmarshal(answer, &res); err != nil {
+		return "", err
+	}
+	if len(res.Results) != 1 || len(res.Results[0].Series) != 1 || len(res.Results[0].Series[0].Values) != 1 {
+		return "", fmt.Errorf("no value of %s: %s", key, answer)
+	}
+	v, _ := res.Results[0].Series[0].Values[0][1].(string)
+	return v, nil
+}
+
+func (s influxSession) alive(ctx context.Context) error {
+	_, err := s.query(ctx, "SHOW MEASUREMENTS")
+	return err
+}
+
+func (s influxSession) admin(ctx context.Context) error {
+	_, err := s.query(ctx, "CREATE USER intruder WITH PASSWORD 'intruder' WITH ALL PRIVILEGES")
+	return err
+}
+
+func (influxSession) close() {}
 
 // TestFailingCreateCommandLeavesNoUserAndNoRecord binds with a plan whose create command has
 // bad SQL after it created the role, and to an instance whose container is stopped: both

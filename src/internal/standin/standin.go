@@ -247,9 +247,66 @@ var Mosquitto = Recipe{
 	},
 }
 
+// Etcd is etcd 3.4 (Debian bookworm, with etcdctl) answering to the contract of the official
+// gcr.io/etcd-development/etcd:v3.6.16 image: no entrypoint of its own there (a distroless image
+// without a shell), CMD /usr/local/bin/etcd configured by ETCD_* variables (etcd reads them
+// itself), WORKDIR /var/lib/etcd, etcd, etcdctl and etcdutl in /usr/local/bin, running as root.
+// Debian's 3.4 has no etcdutl; what the services file uses (etcd, etcdctl endpoint health, the
+// v3 API) is the same.
+var Etcd = Recipe{
+	Name:         "etcd",
+	Tags:         []string{"gcr.io/etcd-development/etcd:v3.6.16"},
+	Packages:     []string{"etcd-server", "etcd-client"},
+	Entrypoint:   "etcd.sh",
+	Cmd:          []string{"/usr/local/bin/etcd"},
+	Env:          []string{basePath},
+	ExposedPorts: []string{"2379/tcp", "2380/tcp"},
+	WorkingDir:   "/var/lib/etcd",
+	Remove: []string{
+		"var/lib/etcd/*", // whatever the package's postinst left: the image has an empty WORKDIR
+		"usr/share/doc/*",
+		"usr/share/man/*",
+	},
+}
+
+// InfluxDB1 is InfluxDB 1.6 (Debian bookworm, with the influx CLI and curl) answering to the
+// contract of the official influxdb:1.12 image: /entrypoint.sh, which runs the image's
+// /init-influxdb.sh before influxd (on the first start, without /var/lib/influxdb/meta: the
+// INFLUXDB_DB database, with INFLUXDB_HTTP_AUTH_ENABLED=true the INFLUXDB_ADMIN_USER admin and
+// the INFLUXDB_USER user with all privileges on the database), every other INFLUXDB_* variable
+// overriding the configuration (influxd reads them itself), the data in /var/lib/influxdb, the
+// server running as user influxdb. The official image is buildpack-deps:bookworm-curl: curl is
+// there.
+var InfluxDB1 = Recipe{
+	Name:         "influxdb1",
+	Tags:         []string{"influxdb:1.12"},
+	Packages:     []string{"influxdb", "influxdb-client", "curl"},
+	Entrypoint:   "influxdb1.sh",
+	Cmd:          []string{"influxd"},
+	Env:          []string{basePath},
+	ExposedPorts: []string{"8086/tcp"},
+	Remove: []string{
+		"var/lib/influxdb/*",
+		"etc/influxdb/influxdb.conf",
+		"usr/share/doc/*",
+		"usr/share/man/*",
+	},
+	Files: map[string]string{
+		// The official image's configuration: everything in /var/lib/influxdb.
+		"etc/influxdb/influxdb.conf": `[meta]
+  dir = "/var/lib/influxdb/meta"
+
+[data]
+  dir = "/var/lib/influxdb/data"
+  engine = "tsm1"
+  wal-dir = "/var/lib/influxdb/wal"
+`,
+	},
+}
+
 // All returns every recipe.
 func All() []Recipe {
-	return []Recipe{Redis, PostgreSQL, MariaDB, RabbitMQ, Memcached, NATS, Mosquitto}
+	return []Recipe{Redis, PostgreSQL, MariaDB, RabbitMQ, Memcached, NATS, Mosquitto, Etcd, InfluxDB1}
 }
 
 // CacheDir is where archives are cached: $DOCKER_BROKER_IMAGE_CACHE if set, else
