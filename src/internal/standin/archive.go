@@ -82,7 +82,9 @@ func Archives(ctx context.Context, recipes []Recipe, parallel int, log *slog.Log
 			defer wg.Done()
 			sem <- struct{}{}
 			defer func() { <-sem }()
-			errs[i] = recipes[i].buildLocked(ctx, dir, paths[i], log)
+			if errs[i] = context.Cause(ctx); errs[i] == nil {
+				errs[i] = recipes[i].buildLocked(ctx, dir, paths[i], log)
+			}
 		}()
 	}
 	wg.Wait()

@@ -108,11 +108,11 @@ func buildBaseLocked(ctx context.Context, dir string, b base, lockPath string, l
 	if isDir(b.dir) {
 		return nil
 	}
-	// Nobody uses any base now: what is not this one is stale or left by an interrupted build.
-	removeBases(dir, "", log)
+	// Nobody uses any base now: any other is stale or left by an interrupted build.
+	removeBases(dir, log)
 	log.Info("building the stand-in images' base", "base", b.dir, "suite", Suite, "mirror", mirror())
 	start := time.Now()
-	if err := buildBase(ctx, dir, b); err != nil {
+	if err := buildBase(ctx, dir, b, log); err != nil {
 		log.Error("building the stand-in images' base failed", "duration", time.Since(start).Round(time.Millisecond), "error", err)
 		return fmt.Errorf("stand-in base: %w", err)
 	}
@@ -122,15 +122,15 @@ func buildBaseLocked(ctx context.Context, dir string, b base, lockPath string, l
 
 var baseDirRE = regexp.MustCompile(`^\.?base-[0-9a-f]{12}(\.build-.*)?$`)
 
-// removeBases deletes every base (and base build leftover) in dir but keep. Only called with
-// the exclusive base lock held.
-func removeBases(dir, keep string, log *slog.Logger) {
+// removeBases deletes every base (and base build leftover) in dir. Only called with the
+// exclusive base lock held.
+func removeBases(dir string, log *slog.Logger) {
 	entries, err := os.ReadDir(dir)
 	if err != nil {
 		return
 	}
 	for _, e := range entries {
-		if !e.IsDir() || e.Name() == keep || !baseDirRE.MatchString(e.Name()) {
+		if !e.IsDir() || !baseDirRE.MatchString(e.Name()) {
 			continue
 		}
 		if err := removeWorkDir(filepath.Join(dir, e.Name())); err != nil {
@@ -142,7 +142,7 @@ func removeBases(dir, keep string, log *slog.Logger) {
 }
 
 // buildBase debootstraps the base in a work directory and renames it into place.
-func buildBase(ctx context.Context, dir string, b base) (err error) {
+func buildBase(ctx context.Context, dir string, b base, log *slog.Logger) (err error) {
 	if err := checkBuildTools(); err != nil {
 		return err
 	}
@@ -157,11 +157,17 @@ func buildBase(ctx context.Context, dir string, b base) (err error) {
 	}()
 	logPath := filepath.Join(work, "build.log")
 	rootfs := filepath.Join(work, "rootfs")
+	start := time.Now()
+	step := func(msg string) {
+		log.Info(msg, "duration", time.Since(start).Round(time.Millisecond))
+		start = time.Now()
+	}
 	// The first stage only downloads and unpacks; the second runs the maintainer scripts in
-	// the chroot, isolated (isolated), and already with buildOnly's settings.
+	// the chroot, isolated, and already with buildOnly's settings.
 	if err := run(ctx, logPath, "debootstrap", "--variant=minbase", "--foreign", Suite, rootfs, mirror()); err != nil {
 		return err
 	}
+	step("base: debootstrap's first stage done")
 	for name, content := range buildOnly {
 		if err := writeFile(rootfs, name, content); err != nil {
 			return err
@@ -177,6 +183,7 @@ chroot "$root" apt-get update
 `); err != nil {
 		return err
 	}
+	step("base: second stage and apt-get update done")
 	if err := os.MkdirAll(filepath.Join(work, "debs", "partial"), 0o755); err != nil {
 		return err
 	}
@@ -195,6 +202,7 @@ chroot "$root" apt-get update
 	if err := removeWorkDir(clean); err != nil {
 		return err
 	}
+	step("base: layer written")
 	return os.Rename(work, b.dir)
 }
 
