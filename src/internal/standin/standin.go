@@ -16,11 +16,12 @@
 // packages into the copy with apt (downloads shared between recipes too), and its image is two
 // layers, the base's (the same bytes in every image, so that an engine stores it once) and
 // the recipe's changes to it (layer.go). Archives builds several recipes, two at a time by
-// default. The base takes minutes (debootstrap: 7 to 13 measured on two cores shared with
-// other heavy work), an image on it from half a minute (redis) to a few (mariadb,
-// postgresql), and an engine stores the four first images in 540 MB instead of 780 MB. Archives are cached on disk, keyed by a hash of everything that defines
-// the image and its base, so a machine builds each recipe once; a lookup in the cache takes
-// under a millisecond.
+// default. Measured on two cores shared with other work: the base takes 3.5 minutes (13 when
+// the cores were very busy), an image on it from half a minute (redis, memcached) to one and
+// a half (postgresql), seven images with their base 7.5 minutes; an engine stores the first
+// four images in 540 MB instead of 780 MB. Archives are cached on disk, keyed by a hash of
+// everything that defines the image and its base, so a machine builds each recipe once; a
+// lookup in the cache takes under a millisecond.
 package standin
 
 import (
