@@ -159,11 +159,11 @@ func servicesOf(m boshrelease.Manifest) (*catalog.Catalog, error) {
 	return c, err
 }
 
-// standinImages builds the stand-in images of the offerings' plans (a few minutes, the first
-// time on a machine) into the directory of archives the docker job preloads, and returns their
-// recipes. An image without a stand-in is named: provisions of its plans fail here.
+// standinImages builds the stand-in images of the offerings' plans (together, on a shared
+// base: the first time on a machine a few minutes, a minute or two more for each engine) into
+// the directory of archives the docker job preloads, and returns their recipes. An image
+// without a stand-in is named: provisions of its plans fail here.
 func standinImages(ctx context.Context, log *slog.Logger, services *catalog.Catalog) ([]standin.Recipe, error) {
-	fmt.Fprintln(os.Stderr, "Preparing (the first run builds the stand-in service images: a few minutes)...")
 	var recipes []standin.Recipe
 	for _, service := range services.Services {
 		for _, plan := range service.Plans {
@@ -173,12 +173,13 @@ func standinImages(ctx context.Context, log *slog.Logger, services *catalog.Cata
 			case !ok:
 				fmt.Fprintf(os.Stderr, "No stand-in image for %s (service %s): its instances cannot start here.\n", ref, service.Name)
 			case !slices.ContainsFunc(recipes, func(r standin.Recipe) bool { return r.Name == recipe.Name }):
-				if _, err := recipe.Archive(ctx, log); err != nil {
-					return nil, fmt.Errorf("stand-in image %s: %w", recipe.Name, err)
-				}
 				recipes = append(recipes, recipe)
 			}
 		}
+	}
+	fmt.Fprintln(os.Stderr, "Preparing the stand-in service images (the first run on a machine builds them: a few minutes)...")
+	if _, err := standin.Archives(ctx, recipes, 0, log); err != nil {
+		return nil, err
 	}
 	return recipes, nil
 }

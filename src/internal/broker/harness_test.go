@@ -48,9 +48,7 @@ func newHarness(t testing.TB, configure func(*broker.Config)) *harness {
 func startHarness(t testing.TB, services []byte, configure func(*broker.Config)) *harness {
 	t.Helper()
 	d := testenv.Docker(t)
-	for _, r := range standin.All() {
-		d.Standin(t, r)
-	}
+	d.Standins(t, standin.All()...)
 	return &harness{Broker: brokertest.Start(t, services, configure), t: t}
 }
 

@@ -10,59 +10,118 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 )
 
 // Archive returns the path of a `docker save`-format archive (loadable by POST /images/load,
-// i.e. `docker load`) of the recipe's image, building it first if the cache does not have it.
+// i.e. `docker load`) of the recipe's image, building it first if the cache does not have it:
+// Archives of the one recipe.
+func (r Recipe) Archive(ctx context.Context, log *slog.Logger) (string, error) {
+	paths, err := Archives(ctx, []Recipe{r}, 1, log)
+	if err != nil {
+		return "", err
+	}
+	return paths[0], nil
+}
+
+// DefaultParallel is how many images Archives builds at a time by default: apt waits for
+// the disk and the network as much as for the processor, so two keep two cores busy.
+const DefaultParallel = 2
+
+// Archives returns the paths of the recipes' archives (as Archive does, in the order of
+// recipes), building those the cache lacks, parallel (DefaultParallel if < 1) at a time, on
+// the shared base (built first if the cache lacks it).
 //
 // Builds are serialised per recipe by an flock on <CacheDir>/<name>.lock, so test binaries
 // running in parallel build each recipe once; the others wait and use the result. A build needs
-// root, debootstrap and tar, and the Debian archive ($DEBIAN_MIRROR or DefaultMirror).
-func (r Recipe) Archive(ctx context.Context, log *slog.Logger) (string, error) {
+// root, debootstrap, unshare, chroot and tar, and the Debian archive ($DEBIAN_MIRROR or
+// DefaultMirror).
+func Archives(ctx context.Context, recipes []Recipe, parallel int, log *slog.Logger) ([]string, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	name, err := r.archiveName()
-	if err != nil {
-		return "", err
+	if parallel < 1 {
+		parallel = DefaultParallel
 	}
 	dir, err := CacheDir()
 	if err != nil {
-		return "", err
+		return nil, err
 	}
-	path := filepath.Join(dir, name)
-	if isFile(path) {
-		return path, nil
+	paths := make([]string, len(recipes))
+	var missing []int
+	for i, r := range recipes {
+		name, err := r.archiveName()
+		if err != nil {
+			return nil, err
+		}
+		paths[i] = filepath.Join(dir, name)
+		if !isFile(paths[i]) {
+			missing = append(missing, i)
+		}
+	}
+	if len(missing) == 0 {
+		return paths, nil
 	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return "", fmt.Errorf("stand-in image cache: %w", err)
+		return nil, fmt.Errorf("stand-in image cache: %w", err)
 	}
+	// The base first, so that the recipes' builds do not wait for it one after the other.
+	if _, release, err := useBase(ctx, dir, log); err != nil {
+		return nil, err
+	} else {
+		release()
+	}
+	errs := make([]error, len(recipes))
+	sem := make(chan struct{}, parallel)
+	var wg sync.WaitGroup
+	for _, i := range missing {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			if errs[i] = context.Cause(ctx); errs[i] == nil {
+				errs[i] = recipes[i].buildLocked(ctx, dir, paths[i], log)
+			}
+		}()
+	}
+	wg.Wait()
+	return paths, errors.Join(errs...)
+}
 
+// buildLocked builds the recipe's archive at path under the recipe's lock, unless whoever
+// held the lock before built it.
+func (r Recipe) buildLocked(ctx context.Context, dir, path string, log *slog.Logger) error {
 	unlock, err := lock(ctx, filepath.Join(dir, r.Name+".lock"), log.With("image", r.Name))
 	if err != nil {
-		return "", fmt.Errorf("stand-in %s: %w", r.Name, err)
+		return fmt.Errorf("stand-in %s: %w", r.Name, err)
 	}
 	defer unlock()
-	if isFile(path) { // built by whoever held the lock before us
-		return path, nil
+	if isFile(path) {
+		return nil
 	}
 	removeLeftovers(dir, r.Name, log)
+	b, release, err := useBase(ctx, dir, log)
+	if err != nil {
+		return fmt.Errorf("stand-in %s: %w", r.Name, err)
+	}
+	defer release()
 
 	log.Info("building stand-in image", "image", r.Name, "tags", r.Tags, "packages", r.Packages, "archive", path)
 	start := time.Now()
-	if err := r.build(ctx, dir, path, log); err != nil {
+	if err := r.build(ctx, dir, path, b, log); err != nil {
 		log.Error("building stand-in image failed", "image", r.Name, "duration", time.Since(start).Round(time.Millisecond), "error", err)
-		return "", fmt.Errorf("stand-in %s: %w", r.Name, err)
+		return fmt.Errorf("stand-in %s: %w", r.Name, err)
 	}
 	size := int64(0)
 	if fi, err := os.Stat(path); err == nil {
 		size = fi.Size()
 	}
 	log.Info("built stand-in image", "image", r.Name, "archive", path, "bytes", size, "duration", time.Since(start).Round(time.Millisecond))
-	removeStale(dir, r.Name, name, log)
-	return path, nil
+	removeStale(dir, r.Name, filepath.Base(path), log)
+	return nil
 }
 
 func isFile(path string) bool {
@@ -72,13 +131,19 @@ func isFile(path string) bool {
 
 // lock takes an exclusive flock on path, waiting (while ctx allows) for another holder.
 func lock(ctx context.Context, path string, log *slog.Logger) (unlock func(), err error) {
+	return flock(ctx, path, syscall.LOCK_EX, log)
+}
+
+// flock takes an flock (how: syscall.LOCK_EX or LOCK_SH) on path, waiting (while ctx allows)
+// for holders it conflicts with.
+func flock(ctx context.Context, path string, how int, log *slog.Logger) (unlock func(), err error) {
 	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o644)
 	if err != nil {
 		return nil, fmt.Errorf("lock: %w", err)
 	}
 	waited := time.Time{}
 	for {
-		err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)
+		err := syscall.Flock(int(f.Fd()), how|syscall.LOCK_NB)
 		if err == nil {
 			break
 		}

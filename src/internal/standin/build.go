@@ -18,7 +18,6 @@ import (
 	"runtime"
 	"slices"
 	"strings"
-	"syscall"
 	"time"
 )
 
@@ -46,9 +45,10 @@ var cleanup = []string{
 // its own.
 var excludedDirs = []string{"dev", "proc", "sys"}
 
-// build debootstraps the recipe's root file system in a work directory under dir and writes
-// the image archive to path (through a temporary file in dir and an atomic rename).
-func (r Recipe) build(ctx context.Context, dir, path string, log *slog.Logger) (err error) {
+// build copies the base's root file system into a work directory under dir, installs the
+// recipe's packages into it, and writes the image archive to path (through a temporary file
+// in dir and an atomic rename): the base's layer, then the recipe's changes to it.
+func (r Recipe) build(ctx context.Context, dir, path string, b base, log *slog.Logger) (err error) {
 	script, err := r.entrypoint()
 	if err != nil {
 		return err
@@ -57,13 +57,8 @@ func (r Recipe) build(ctx context.Context, dir, path string, log *slog.Logger) (
 	if err != nil {
 		return err
 	}
-	if os.Geteuid() != 0 {
-		return errors.New("building a stand-in image needs root (debootstrap)")
-	}
-	for _, tool := range []string{"debootstrap", "tar"} {
-		if _, err := exec.LookPath(tool); err != nil {
-			return fmt.Errorf("building a stand-in image needs %s (apt-get install -y debootstrap): %w", tool, err)
-		}
+	if err := checkBuildTools(); err != nil {
+		return err
 	}
 
 	work, err := os.MkdirTemp(dir, workPrefix(r.Name))
@@ -80,16 +75,26 @@ func (r Recipe) build(ctx context.Context, dir, path string, log *slog.Logger) (
 	}()
 
 	rootfs := filepath.Join(work, "rootfs")
+	logPath := filepath.Join(work, "build.log")
 	start := time.Now()
-	if err := debootstrap(ctx, rootfs, r.Packages, filepath.Join(work, "debootstrap.log")); err != nil {
+	// A copy, not hard links: dpkg and maintainer scripts write some files in place
+	// (/var/log/dpkg.log, debconf's database), which would change the base under every
+	// other build.
+	if err := run(ctx, logPath, "cp", "-a", "--reflink=auto", "--", b.rootfs(), rootfs); err != nil {
 		return err
 	}
-	log.Info("debootstrap done", "image", r.Name, "duration", time.Since(start).Round(time.Millisecond))
-	// debootstrap unmounts what it mounted; make sure, before anything walks the tree.
+	log.Debug("base copied", "image", r.Name, "duration", time.Since(start).Round(time.Millisecond))
+	start = time.Now()
+	if err := install(ctx, logPath, rootfs, b, r.Packages); err != nil {
+		return err
+	}
+	log.Info("packages installed", "image", r.Name, "duration", time.Since(start).Round(time.Millisecond))
+	// The mounts were private to the install's namespace; make sure, before anything walks
+	// the tree.
 	if mounts, err := mountsUnder(rootfs); err != nil {
 		return err
 	} else if len(mounts) > 0 {
-		return fmt.Errorf("debootstrap left %s mounted", mounts[0])
+		return fmt.Errorf("the install left %s mounted", mounts[0])
 	}
 
 	if err := prepareRootfs(rootfs, r, script); err != nil {
@@ -97,7 +102,7 @@ func (r Recipe) build(ctx context.Context, dir, path string, log *slog.Logger) (
 	}
 	layer := filepath.Join(work, "layer.tar")
 	start = time.Now()
-	diffID, err := layerTar(ctx, rootfs, layer)
+	baseLayer, diffID, err := diffLayer(ctx, b.layer(), rootfs, layer)
 	if err != nil {
 		return err
 	}
@@ -116,7 +121,8 @@ func (r Recipe) build(ctx context.Context, dir, path string, log *slog.Logger) (
 			os.Remove(tmp.Name())
 		}
 	}()
-	if err := writeArchive(tmp, r, key, layer, diffID, time.Now().UTC()); err != nil {
+	layers := []layerFile{{b.layer(), baseLayer}, {layer, diffID}}
+	if err := writeArchive(tmp, r, key, layers, time.Now().UTC()); err != nil {
 		return err
 	}
 	if err := tmp.Chmod(0o644); err != nil {
@@ -131,42 +137,30 @@ func (r Recipe) build(ctx context.Context, dir, path string, log *slog.Logger) (
 	return os.Rename(tmp.Name(), path)
 }
 
+// install installs packages (and what they depend on, not what they recommend, as
+// debootstrap --include did) into rootfs, a copy of the base. The packages are downloaded
+// into the base's shared directory of packages, one build at a time (apt locks the directory,
+// without waiting); the install itself, the long part, runs in parallel with other builds'
+// from hard links to them (never written: dpkg only reads them).
+func install(ctx context.Context, logPath, rootfs string, b base, packages []string) error {
+	return isolated(ctx, logPath, rootfs, `
+debs=$1; debs_lock=$2; shift 2
+copy_resolv_conf
+archives="$root/var/cache/apt/archives"
+mount --bind "$debs" "$archives"
+flock "$debs_lock" chroot "$root" apt-get install --download-only -y --no-install-recommends -- "$@"
+umount "$archives"
+find "$debs" -maxdepth 1 -name '*.deb' -exec ln -t "$archives" -- {} +
+chroot "$root" apt-get install -y --no-install-recommends -- "$@"
+`, append([]string{b.debs(), b.debsLock()}, packages...)...)
+}
+
 // mirror is the Debian archive debootstrap downloads from.
 func mirror() string {
 	if m := os.Getenv("DEBIAN_MIRROR"); m != "" {
 		return m
 	}
 	return DefaultMirror
-}
-
-// debootstrap installs a minimal Debian with packages into rootfs. Its output goes to logPath;
-// the tail of it is in the error if it fails.
-func debootstrap(ctx context.Context, rootfs string, packages []string, logPath string) error {
-	logFile, err := os.Create(logPath)
-	if err != nil {
-		return err
-	}
-	defer logFile.Close()
-	args := []string{"--variant=minbase", "--include=" + strings.Join(packages, ","), Suite, rootfs, mirror()}
-	cmd := exec.CommandContext(ctx, "debootstrap", args...)
-	cmd.Stdout = logFile
-	cmd.Stderr = logFile
-	cmd.Env = append(os.Environ(), "DEBIAN_FRONTEND=noninteractive", "LC_ALL=C")
-	// Its own process group, so that a cancelled build stops dpkg and friends too; SIGTERM
-	// first, so that debootstrap's exit handler can unmount what it mounted.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGTERM) }
-	cmd.WaitDelay = 20 * time.Second
-	if err := cmd.Run(); err != nil {
-		if cmd.Process != nil {
-			_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
-		}
-		if ctx.Err() != nil {
-			return fmt.Errorf("debootstrap: %w", context.Cause(ctx))
-		}
-		return fmt.Errorf("debootstrap %s: %w\n%s", strings.Join(args, " "), err, tail(logPath, 20))
-	}
-	return nil
 }
 
 // tail returns the last n lines of a file.
@@ -182,10 +176,12 @@ func tail(path string, n int) string {
 	return strings.Join(lines, "\n")
 }
 
-// prepareRootfs turns a fresh debootstrap into the image's file system: the cleanup, the
-// recipe's removals, the entrypoint, and no trace of the build host's name or resolver.
-func prepareRootfs(rootfs string, r Recipe, script []byte) error {
-	for _, pattern := range append(append([]string{}, cleanup...), r.Remove...) {
+// cleanRootfs turns a root file system as debootstrap or apt left it into the one of the
+// images: the cleanup, the files only the build needs, the removals, and no trace of the
+// build host's name or resolver.
+func cleanRootfs(rootfs string, remove []string) error {
+	patterns := append(append(slices.Clone(cleanup), slices.Sorted(maps.Keys(buildOnly))...), remove...)
+	for _, pattern := range patterns {
 		if err := removeGlob(rootfs, pattern); err != nil {
 			return err
 		}
@@ -199,6 +195,15 @@ func prepareRootfs(rootfs string, r Recipe, script []byte) error {
 		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
 			return err
 		}
+	}
+	return nil
+}
+
+// prepareRootfs turns a root file system with the recipe's packages into the image's: as
+// cleanRootfs with the recipe's removals, plus the recipe's files and entrypoint.
+func prepareRootfs(rootfs string, r Recipe, script []byte) error {
+	if err := cleanRootfs(rootfs, r.Remove); err != nil {
+		return err
 	}
 	for _, name := range slices.Sorted(maps.Keys(r.Files)) {
 		if err := writeFile(rootfs, name, r.Files[name]); err != nil {
@@ -284,20 +289,14 @@ func checkInside(rootfs, path string) error {
 	return nil
 }
 
-// layerTar writes the root file system as an image layer with GNU tar (which keeps numeric
-// ownership, extended attributes, hard and symbolic links right) and returns its diff id, the
+// layerTar writes the root file system as an image layer and returns its diff id, the
 // sha256 of the tar.
 func layerTar(ctx context.Context, rootfs, out string) (string, error) {
 	entries, err := os.ReadDir(rootfs)
 	if err != nil {
 		return "", err
 	}
-	args := []string{
-		"--create", "--file=" + out, "--directory=" + rootfs,
-		"--numeric-owner", "--xattrs", "--format=posix",
-		"--pax-option=exthdr.name=%d/PaxHeaders/%f,delete=atime,delete=ctime",
-		"--sort=name", "--anchored",
-	}
+	args := []string{"--sort=name", "--anchored"}
 	for _, d := range excludedDirs {
 		args = append(args, "--exclude="+d+"/*")
 	}
@@ -305,7 +304,18 @@ func layerTar(ctx context.Context, rootfs, out string) (string, error) {
 	for _, e := range entries {
 		args = append(args, e.Name())
 	}
-	cmd := exec.CommandContext(ctx, "tar", args...)
+	return gnuTar(ctx, rootfs, out, args)
+}
+
+// gnuTar writes the members args name (relative to dir) as an image layer with GNU tar, which
+// keeps numeric ownership, extended attributes, hard and symbolic links right, and returns
+// its diff id.
+func gnuTar(ctx context.Context, dir, out string, args []string) (string, error) {
+	cmd := exec.CommandContext(ctx, "tar", append([]string{
+		"--create", "--file=" + out, "--directory=" + dir,
+		"--numeric-owner", "--xattrs", "--format=posix",
+		"--pax-option=exthdr.name=%d/PaxHeaders/%f,delete=atime,delete=ctime",
+	}, args...)...)
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	if err := cmd.Run(); err != nil {
@@ -365,8 +375,14 @@ type manifestEntry struct {
 	Layers   []string `json:"Layers"`
 }
 
-// config returns the image configuration of the recipe's image with the given layer.
-func (r Recipe) config(key, diffID string, created time.Time) imageConfig {
+// layerFile is one layer of an image: its tar and that tar's sha256.
+type layerFile struct {
+	path, diffID string
+}
+
+// config returns the image configuration of the recipe's image with the given layers: the
+// base's, then the recipe's.
+func (r Recipe) config(key string, diffIDs []string, created time.Time) imageConfig {
 	ports := map[string]struct{}{}
 	for _, p := range r.ExposedPorts {
 		ports[p] = struct{}{}
@@ -387,39 +403,36 @@ func (r Recipe) config(key, diffID string, created time.Time) imageConfig {
 			StopSignal:   r.StopSignal,
 			Labels:       map[string]string{LabelName: r.Name, LabelKey: key[:12]},
 		},
-		RootFS: rootFS{Type: "layers", DiffIDs: []string{diffID}},
+		RootFS: rootFS{Type: "layers", DiffIDs: diffIDs},
 		History: []history{{
+			Created:   created,
+			CreatedBy: "debootstrap --variant=minbase " + Suite,
+			Comment:   "docker-broker stand-in images' base",
+		}, {
 			Created: created,
-			CreatedBy: fmt.Sprintf("debootstrap --variant=minbase --include=%s %s; add %s as %s",
-				strings.Join(r.Packages, ","), Suite, r.Entrypoint, EntrypointPath),
+			CreatedBy: fmt.Sprintf("apt-get install --no-install-recommends %s; add %s as %s",
+				strings.Join(r.Packages, " "), r.Entrypoint, EntrypointPath),
 			Comment: "docker-broker stand-in image " + r.Name,
 		}},
 	}
 }
 
-// writeArchive writes a `docker save` archive of one image with one layer: the image config
-// (<sha256 of the config>.json), the layer (<layer id>/layer.tar) and manifest.json.
-func writeArchive(w io.Writer, r Recipe, key, layerPath, diffID string, created time.Time) error {
-	config, err := json.Marshal(r.config(key, diffID, created))
+// writeArchive writes a `docker save` archive of one image: the image config (<sha256 of the
+// config>.json), the layers (<layer id>/layer.tar, in order) and manifest.json.
+func writeArchive(w io.Writer, r Recipe, key string, layers []layerFile, created time.Time) error {
+	var diffIDs, layerNames []string
+	for _, l := range layers {
+		diffIDs = append(diffIDs, l.diffID)
+		layerNames = append(layerNames, strings.TrimPrefix(l.diffID, "sha256:")+"/layer.tar")
+	}
+	config, err := json.Marshal(r.config(key, diffIDs, created))
 	if err != nil {
 		return err
 	}
 	configSum := sha256.Sum256(config)
 	configName := hex.EncodeToString(configSum[:]) + ".json"
-	layerID := strings.TrimPrefix(diffID, "sha256:")
-	layerName := layerID + "/layer.tar"
 	tags := append([]string{}, r.Tags...)
-	manifest, err := json.Marshal([]manifestEntry{{Config: configName, RepoTags: tags, Layers: []string{layerName}}})
-	if err != nil {
-		return err
-	}
-
-	layer, err := os.Open(layerPath)
-	if err != nil {
-		return err
-	}
-	defer layer.Close()
-	fi, err := layer.Stat()
+	manifest, err := json.Marshal([]manifestEntry{{Config: configName, RepoTags: tags, Layers: layerNames}})
 	if err != nil {
 		return err
 	}
@@ -435,22 +448,42 @@ func writeArchive(w io.Writer, r Recipe, key, layerPath, diffID string, created 
 	if err := file(configName, config); err != nil {
 		return err
 	}
-	if err := tw.WriteHeader(&tar.Header{Name: layerID + "/", Mode: 0o755, ModTime: created, Typeflag: tar.TypeDir}); err != nil {
-		return err
-	}
-	if err := file(layerID+"/VERSION", []byte("1.0")); err != nil {
-		return err
-	}
-	if err := tw.WriteHeader(&tar.Header{Name: layerName, Mode: 0o644, Size: fi.Size(), ModTime: created, Typeflag: tar.TypeReg}); err != nil {
-		return err
-	}
-	if n, err := io.Copy(tw, layer); err != nil {
-		return err
-	} else if n != fi.Size() {
-		return fmt.Errorf("layer %s changed while being archived", layerPath)
+	for i, l := range layers {
+		layerID := strings.TrimSuffix(layerNames[i], "/layer.tar")
+		if err := tw.WriteHeader(&tar.Header{Name: layerID + "/", Mode: 0o755, ModTime: created, Typeflag: tar.TypeDir}); err != nil {
+			return err
+		}
+		if err := file(layerID+"/VERSION", []byte("1.0")); err != nil {
+			return err
+		}
+		if err := copyLayer(tw, layerNames[i], l.path, created); err != nil {
+			return err
+		}
 	}
 	if err := file("manifest.json", manifest); err != nil {
 		return err
 	}
 	return tw.Close()
+}
+
+// copyLayer adds the layer tar at path to the archive as name.
+func copyLayer(tw *tar.Writer, name, path string, created time.Time) error {
+	layer, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer layer.Close()
+	fi, err := layer.Stat()
+	if err != nil {
+		return err
+	}
+	if err := tw.WriteHeader(&tar.Header{Name: name, Mode: 0o644, Size: fi.Size(), ModTime: created, Typeflag: tar.TypeReg}); err != nil {
+		return err
+	}
+	if n, err := io.Copy(tw, layer); err != nil {
+		return err
+	} else if n != fi.Size() {
+		return fmt.Errorf("layer %s changed while being archived", path)
+	}
+	return nil
 }

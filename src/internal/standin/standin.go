@@ -2,15 +2,26 @@
 // PostgreSQL, MariaDB/MySQL, RabbitMQ) from Debian packages, for machines without an image
 // registry.
 //
-// An image is a debootstrap'ed Debian root file system plus an entrypoint script that honours
-// the environment contract of the upstream official images it is tagged as (redis:7 and
+// An image is a Debian root file system plus an entrypoint script that honours the
+// environment contract of the upstream official images it is tagged as (redis:7 and
 // redis:7.4, postgres:15 and postgres:17, mariadb:10.11 and mysql:8.4, rabbitmq:4-management;
 // the Debian versions are older: Redis 7.0, PostgreSQL 15, MariaDB 10.11, RabbitMQ 3.10) and
 // of the legacy frodenas images the original service files reference (frodenas/redis:3.2,
-// frodenas/postgresql:9.6, frodenas/mysql:5.6). Archive writes it as a
-// `docker save` archive, which any engine loads with POST /images/load (`docker load`); no
-// engine is needed to build it. Archives are cached on disk, keyed by a hash of everything
-// that defines the image, so a machine builds each recipe once.
+// frodenas/postgresql:9.6, frodenas/mysql:5.6). Archive writes it as a `docker save` archive,
+// which any engine loads with POST /images/load (`docker load`); no engine is needed to build
+// it.
+//
+// The images share their work: one Debian base (debootstrap --variant=minbase, package lists
+// included) is built once per machine and cached; each recipe copies it, installs its
+// packages into the copy with apt (downloads shared between recipes too), and its image is two
+// layers, the base's (the same bytes in every image, so that an engine stores it once) and
+// the recipe's changes to it (layer.go). Archives builds several recipes, two at a time by
+// default. Measured on two cores shared with other work: the base takes 3.5 minutes (13 when
+// the cores were very busy), an image on it from half a minute (redis, memcached) to one and
+// a half (postgresql), seven images with their base 7.5 minutes; an engine stores the first
+// four images in 540 MB instead of 780 MB. Archives are cached on disk, keyed by a hash of
+// everything that defines the image and its base, so a machine builds each recipe once; a
+// lookup in the cache takes under a millisecond.
 package standin
 
 import (
@@ -22,7 +33,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"runtime"
 )
 
 // Suite is the Debian release the images are built from.
@@ -33,7 +43,7 @@ const DefaultMirror = "http://deb.debian.org/debian"
 
 // formatVersion is part of every cache key: bump it whenever the way an image is built or
 // packed changes (cleanup rules, tar options, archive layout), so that old archives are rebuilt.
-const formatVersion = 1
+const formatVersion = 2
 
 // EntrypointPath is where the recipe's entrypoint script lives in the image.
 const EntrypointPath = "/usr/local/bin/docker-entrypoint.sh"
@@ -51,7 +61,7 @@ var entrypoints embed.FS
 type Recipe struct {
 	Name         string   // "redis", "postgresql", "mariadb", "rabbitmq"
 	Tags         []string // image references the archive is tagged with; Tags[0] is the canonical one
-	Packages     []string // Debian packages passed to debootstrap --include
+	Packages     []string // Debian packages installed on the base (without what they only recommend)
 	Entrypoint   string   // file name under entrypoints/
 	Cmd          []string // the image's default CMD
 	Env          []string // the image's ENV ("KEY=VALUE")
@@ -59,7 +69,7 @@ type Recipe struct {
 	WorkingDir   string   // the image's WORKDIR ("" is /)
 	StopSignal   string   // the image's STOPSIGNAL ("" is the engine's default, SIGTERM)
 	// Remove lists paths (shell globs, relative to the root file system) deleted after
-	// debootstrap, e.g. the cluster a package's postinst created that the entrypoint must not
+	// the packages' install, e.g. the cluster a package's postinst created that the entrypoint must not
 	// find in the image.
 	Remove []string
 	// Files are written into the root file system after the removals (path relative to the
@@ -357,13 +367,16 @@ func (r Recipe) key() (string, error) {
 	if err != nil {
 		return "", err
 	}
+	base, err := baseKey()
+	if err != nil {
+		return "", err
+	}
 	b, err := json.Marshal(struct {
 		Format     int
-		Suite      string
-		Arch       string
+		Base       string
 		Recipe     Recipe
 		Entrypoint []byte
-	}{formatVersion, Suite, runtime.GOARCH, r, script})
+	}{formatVersion, base, r, script})
 	if err != nil {
 		return "", err
 	}

@@ -297,7 +297,7 @@ type builtArchive struct {
 			DiffIDs []string `json:"diff_ids"`
 		} `json:"rootfs"`
 	}
-	layer map[string]*tar.Header // the layer's members by name
+	layer map[string]*tar.Header // the last layer's members by name
 }
 
 func readArchive(t *testing.T, b []byte) builtArchive {
@@ -339,27 +339,32 @@ func readArchive(t *testing.T, b []byte) builtArchive {
 	if err := json.Unmarshal(configBytes, &a.config); err != nil {
 		t.Fatalf("config: %v", err)
 	}
-	if len(m.Layers) != 1 || len(a.config.RootFS.DiffIDs) != 1 {
-		t.Fatalf("layers %v, diff ids %v: want one of each", m.Layers, a.config.RootFS.DiffIDs)
+	if len(m.Layers) == 0 || len(m.Layers) != len(a.config.RootFS.DiffIDs) {
+		t.Fatalf("layers %v, diff ids %v: want as many of each", m.Layers, a.config.RootFS.DiffIDs)
 	}
-	layer, ok := a.files[m.Layers[0]]
-	if !ok {
-		t.Fatalf("layer %s is not in the archive", m.Layers[0])
-	}
-	lsum := sha256.Sum256(layer)
-	if got := "sha256:" + hex.EncodeToString(lsum[:]); got != a.config.RootFS.DiffIDs[0] {
-		t.Errorf("layer digest %s, diff id %s", got, a.config.RootFS.DiffIDs[0])
-	}
-	lr := tar.NewReader(bytes.NewReader(layer))
-	for {
-		h, err := lr.Next()
-		if err == io.EOF {
-			break
+	for i, name := range m.Layers {
+		layer, ok := a.files[name]
+		if !ok {
+			t.Fatalf("layer %s is not in the archive", name)
 		}
-		if err != nil {
-			t.Fatalf("layer: %v", err)
+		lsum := sha256.Sum256(layer)
+		if got := "sha256:" + hex.EncodeToString(lsum[:]); got != a.config.RootFS.DiffIDs[i] {
+			t.Errorf("layer digest %s, diff id %s", got, a.config.RootFS.DiffIDs[i])
 		}
-		a.layer[strings.TrimSuffix(h.Name, "/")] = h
+		if i < len(m.Layers)-1 {
+			continue
+		}
+		lr := tar.NewReader(bytes.NewReader(layer))
+		for {
+			h, err := lr.Next()
+			if err == io.EOF {
+				break
+			}
+			if err != nil {
+				t.Fatalf("layer: %v", err)
+			}
+			a.layer[strings.TrimSuffix(h.Name, "/")] = h
+		}
 	}
 	return a
 }
@@ -398,10 +403,20 @@ func TestArchiveFormat(t *testing.T) {
 	}
 	k := key(t, r)
 	var out bytes.Buffer
-	if err := standin.WriteArchive(&out, r, k, layerPath, diffID, time.Now()); err != nil {
+	// Below the layer, another (as the base's is): an empty one.
+	empty := filepath.Join(work, "empty.tar")
+	if err := os.WriteFile(empty, make([]byte, 1024), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	emptySum := sha256.Sum256(make([]byte, 1024))
+	layers := []standin.Layer{standin.NewLayer(empty, "sha256:"+hex.EncodeToString(emptySum[:])), standin.NewLayer(layerPath, diffID)}
+	if err := standin.WriteArchive(&out, r, k, layers, time.Now()); err != nil {
 		t.Fatal(err)
 	}
 	a := readArchive(t, out.Bytes())
+	if len(a.manifest[0].Layers) != 2 || a.config.RootFS.DiffIDs[1] != diffID {
+		t.Errorf("layers %v, diff ids %v: want the empty one, then %s", a.manifest[0].Layers, a.config.RootFS.DiffIDs, diffID)
+	}
 
 	if got := a.manifest[0].RepoTags; !slices.Equal(got, r.Tags) {
 		t.Errorf("RepoTags %v, want %v", got, r.Tags)

@@ -20,6 +20,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -310,26 +311,46 @@ func (d *Dockerd) removeAllContainers(ctx context.Context) error {
 // the cache lacks it) and returns the image reference to run.
 func (d *Dockerd) Standin(t testing.TB, recipe standin.Recipe) string {
 	t.Helper()
+	d.Standins(t, recipe)
+	return recipe.Tags[0]
+}
+
+// Standins loads the stand-in images of recipes into this engine, building the archives the
+// cache lacks first, together (standin.Archives: in parallel, on one base).
+func (d *Dockerd) Standins(t testing.TB, recipes ...standin.Recipe) {
+	t.Helper()
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	if !d.loaded[recipe.Name] {
-		ctx, cancel := context.WithTimeout(context.Background(), 15*time.Minute)
-		defer cancel()
-		path, err := recipe.Archive(ctx, slog.New(slog.NewTextHandler(testWriter{t}, nil)))
-		if err != nil {
-			t.Fatalf("building stand-in image %s: %v", recipe.Name, err)
+	var missing []standin.Recipe
+	for _, r := range recipes {
+		if !d.loaded[r.Name] && !slices.ContainsFunc(missing, func(m standin.Recipe) bool { return m.Name == r.Name }) {
+			missing = append(missing, r)
 		}
-		f, err := os.Open(path)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer f.Close()
-		if err := d.Engine.LoadImage(ctx, f, nil); err != nil {
-			t.Fatalf("loading stand-in image %s: %v", recipe.Name, err)
-		}
-		d.loaded[recipe.Name] = true
 	}
-	return recipe.Tags[0]
+	if len(missing) == 0 {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Minute)
+	defer cancel()
+	paths, err := standin.Archives(ctx, missing, 0, slog.New(slog.NewTextHandler(testWriter{t}, nil)))
+	if err != nil {
+		t.Fatalf("building stand-in images: %v", err)
+	}
+	for i, path := range paths {
+		if err := loadImage(ctx, d.Engine, path); err != nil {
+			t.Fatalf("loading stand-in image %s: %v", missing[i].Name, err)
+		}
+		d.loaded[missing[i].Name] = true
+	}
+}
+
+func loadImage(ctx context.Context, engine *dockerengine.Client, path string) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	return engine.LoadImage(ctx, f, nil)
 }
 
 // Run creates and starts a container from spec and removes it when t ends. Published ports
