@@ -302,6 +302,25 @@ var imageContracts = []imageContract{{
 	healthTool: "bash",
 	healthRuns: "echo srvr | nc 127.0.0.1 2181",
 	toolSource: "bash and nc (netcat) are in the image (its Dockerfile installs netcat; its base is eclipse-temurin on Ubuntu); zkCli.sh is in the distribution's bin/ on its PATH",
+}, {
+	// postgres:17's contract (pgvector/pgvector:pg17 is FROM postgres:17 with the extension
+	// installed): the stand-in-tested op-postgresql17.yml plus the extension's creation.
+	file:  "services/op-pgvector.yml",
+	image: "pgvector/pgvector:pg17",
+	ports: []string{"5432/tcp"},
+	env: map[string]string{
+		"POSTGRES_USER": "",
+		"POSTGRES_DB":   "",
+	},
+	secretFiles: []string{"POSTGRES_PASSWORD_FILE"},
+	notEnv:      []string{"POSTGRES_PASSWORD"},
+	volumes:     []string{"/var/lib/postgresql/data"},
+	cmd:         []string{"postgres", "-c"},
+	healthTool:  "pg_isready",
+	toolSource:  "pg_isready is in the PostgreSQL server's bin/ on postgres:17's PATH",
+	// The extension is not trusted: the admin creates it, in the binding's create command.
+	bindingTool: "sh",
+	bindingRuns: "CREATE EXTENSION IF NOT EXISTS vector",
 }}
 
 // offeringsCatalog is the catalog made of services files as `bosh deploy -o` interpolates

@@ -60,6 +60,11 @@ var provenOfferings = []offering{
 	{"services/op-mosquitto2.yml", openMQTT},
 	{"services/op-influxdb1.yml", openInfluxDB1},
 	{"services/op-etcd36.yml", openEtcd},
+	{"services/op-postgresql18.yml", openPostgres},
+	{"services/op-postgis.yml", openPostGIS},
+	{"services/op-mariadb11.yml", openMySQL},
+	{"services/op-valkey8.yml", openRedis},
+	{"services/op-redis8.yml", openRedis},
 }
 
 // TestEveryBindingIsAUserOfItsOwn runs, for every offering with per-binding users, what
@@ -304,6 +309,49 @@ func (s pgSession) admin(ctx context.Context) error {
 }
 func (s pgSession) close() { s.conn.Close(context.Background()) }
 
+// PostGIS: PostgreSQL's table of keys and values, and beside it each key's point, a geometry
+// made from text and read back as text: the extension is there for a binding's user.
+type postgisSession struct{ pgSession }
+
+func openPostGIS(ctx context.Context, c creds) (session, error) {
+	s, err := openPostgres(ctx, c)
+	if err != nil {
+		return nil, err
+	}
+	return postgisSession{s.(pgSession)}, nil
+}
+
+// pointOf is the point stored with key, a different one for every key.
+func pointOf(key string) string {
+	x := 0
+	for _, b := range []byte(key) {
+		x = 31*x + int(b)
+	}
+	return fmt.Sprintf("POINT(%d 47.5)", x)
+}
+
+func (s postgisSession) write(ctx context.Context, key, value string) error {
+	if err := s.pgSession.write(ctx, key, value); err != nil {
+		return err
+	}
+	_, err := s.conn.Exec(ctx, "CREATE TABLE IF NOT EXISTS places (k text PRIMARY KEY, g geometry)")
+	if err == nil {
+		_, err = s.conn.Exec(ctx, "INSERT INTO places VALUES ($1, ST_GeomFromText($2)) ON CONFLICT (k) DO UPDATE SET g = EXCLUDED.g", key, pointOf(key))
+	}
+	return err
+}
+
+func (s postgisSession) read(ctx context.Context, key string) (string, error) {
+	var wkt string
+	if err := s.conn.QueryRow(ctx, "SELECT ST_AsText(g) FROM places WHERE k = $1", key).Scan(&wkt); err != nil {
+		return "", err
+	}
+	if want := pointOf(key); wkt != want {
+		return "", fmt.Errorf("the geometry of %s reads %s, want %s", key, wkt, want)
+	}
+	return s.pgSession.read(ctx, key)
+}
+
 // MySQL: a table of keys and values, on one connection of the pool.
 type mysqlSession struct {
 	db   *sql.DB
@@ -544,7 +592,8 @@ func TestFailingCreateCommandLeavesNoUserAndNoRecord(t *testing.T) {
 	// The shipped script, then a statement the server refuses.
 	create[len(create)-1] = create[len(create)-1].(string) + "\npsql -v ON_ERROR_STOP=1 --no-psqlrc -h /var/run/postgresql -U \"$INSTANCE_USERNAME\" -d \"$INSTANCE_DBNAME\" -c 'SELEKT 1'\n"
 	services, _ = json.Marshal(doc)
-	h := startHarness(t, services, func(c *broker.Config) { c.PortRange = [2]int{22700, 22799} })
+	// Below TestEveryBindingIsAUserOfItsOwn's ranges, which grow with offeringsWithUsers.
+	h := startHarness(t, services, func(c *broker.Config) { c.PortRange = [2]int{21900, 21999} })
 	service, planID := doc[0]["id"].(string), plan["id"].(string)
 	const id = "bad-sql"
 	h.provision(id, service, planID)

@@ -378,6 +378,62 @@ func TestPostgreSQLFileVariants(t *testing.T) {
 	})
 }
 
+// postgres:18 keeps its cluster in /var/lib/postgresql/18/docker (its PGDATA) under its volume
+// /var/lib/postgresql: the stand-in takes that PGDATA below a volume at /var/lib/postgresql.
+func TestPostgreSQL18Layout(t *testing.T) {
+	t.Parallel()
+	dir := hostDir(t)
+	s := start(t, standin.PostgreSQL, dockerengine.ContainerSpec{
+		Image: "postgres:18",
+		Env:   []string{"PGDATA=/var/lib/postgresql/18/docker", "POSTGRES_PASSWORD=pw"},
+		Binds: []string{dir + ":/var/lib/postgresql"},
+	})
+	s.waitFor("postgres accepting postgres", func(ctx context.Context) error {
+		conn, err := pgConnect(ctx, s.addr(), "postgres", "pw", "postgres")
+		if err != nil {
+			return err
+		}
+		return conn.Close(ctx)
+	})
+	if _, err := os.Stat(filepath.Join(dir, "18", "docker", "PG_VERSION")); err != nil {
+		t.Errorf("the cluster is not in 18/docker of the volume: %v", err)
+	}
+}
+
+// postgis/postgis:17-3.5: postgres:17's contract, and its init script has created PostGIS in
+// POSTGRES_DB, where the user's geometries round-trip through their text form.
+func TestPostGISCreatesTheExtensionInTheDatabase(t *testing.T) {
+	t.Parallel()
+	secrets := secretsDir(t, map[string]string{"password": "gis pw'\"$1"})
+	s := start(t, standin.PostGIS, dockerengine.ContainerSpec{
+		Env:   []string{"POSTGRES_USER=gis", "POSTGRES_PASSWORD_FILE=/run/secrets/password", "POSTGRES_DB=places"},
+		Binds: []string{secrets + ":/run/secrets:ro", hostDir(t) + ":/var/lib/postgresql/data"},
+	})
+	var conn *pgx.Conn
+	s.waitFor("postgres accepting gis", func(ctx context.Context) (err error) {
+		conn, err = pgConnect(ctx, s.addr(), "gis", "gis pw'\"$1", "places")
+		return err
+	})
+	ctx := context.Background()
+	defer conn.Close(ctx)
+	for _, ext := range []string{"postgis", "postgis_topology"} {
+		var n int
+		if err := conn.QueryRow(ctx, "SELECT count(*) FROM pg_extension WHERE extname = $1", ext).Scan(&n); err != nil || n != 1 {
+			t.Errorf("extension %s in the database: %d, %v", ext, n, err)
+		}
+	}
+	var wkt string
+	var distance float64
+	err := conn.QueryRow(ctx, "SELECT ST_AsText(ST_GeomFromText('LINESTRING(0 0,3 4)')), ST_Length(ST_GeomFromText('LINESTRING(0 0,3 4)'))").Scan(&wkt, &distance)
+	if err != nil || wkt != "LINESTRING(0 0,3 4)" || distance != 5 {
+		t.Errorf("a geometry's round trip: %q, length %v, %v", wkt, distance, err)
+	}
+	// What postgis-3.so links against is all there (PROJ with its database): a transformation.
+	if err := conn.QueryRow(ctx, "SELECT ST_AsText(ST_SnapToGrid(ST_Transform(ST_SetSRID(ST_MakePoint(0, 0), 4326), 3857), 1))").Scan(&wkt); err != nil || wkt != "POINT(0 0)" {
+		t.Errorf("ST_Transform: %q, %v", wkt, err)
+	}
+}
+
 func TestPostgreSQLRefusesAVariableAndItsFile(t *testing.T) {
 	t.Parallel()
 	secrets := secretsDir(t, map[string]string{"password": "pw"})

@@ -5,7 +5,8 @@
 // An image is a Debian root file system plus an entrypoint script that honours the
 // environment contract of the upstream official images it is tagged as (redis:7 and
 // redis:7.4, postgres:15 and postgres:17, mariadb:10.11 and mysql:8.4, rabbitmq:4-management;
-// the Debian versions are older: Redis 7.0, PostgreSQL 15, MariaDB 10.11, RabbitMQ 3.10) and
+// the Debian versions are older: Redis 7.0, PostgreSQL 15, MariaDB 10.11, RabbitMQ 3.10; see
+// each recipe for all its tags) and
 // of the legacy frodenas images the original service files reference (frodenas/redis:3.2,
 // frodenas/postgresql:9.6, frodenas/mysql:5.6). Archive writes it as a `docker save` archive,
 // which any engine loads with POST /images/load (`docker load`); no engine is needed to build
@@ -33,6 +34,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 )
 
 // Suite is the Debian release the images are built from.
@@ -81,11 +83,15 @@ type Recipe struct {
 const basePath = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
 // Redis is redis-server 7.0 (Debian bookworm, with redis-cli) answering to both the upstream
-// redis:7 and redis:7.4 contract (arguments passed to redis-server) and the legacy
-// frodenas/redis:3.2 one (REDIS_PASSWORD).
+// redis:7, redis:7.4, redis:8 and valkey/valkey:8.1 contract (arguments passed to the server,
+// implied when the first one is an option) and the legacy frodenas/redis:3.2 one
+// (REDIS_PASSWORD). It is a protocol stand-in for Redis 8 and Valkey 8.1: what services files
+// use of them (ACL users, the append-only file) is in 7.0. Valkey's image has the redis-*
+// names too (compatibility symbolic links that `make install` adds), which services files
+// use, so the stand-in needs no valkey-* ones.
 var Redis = Recipe{
 	Name:         "redis",
-	Tags:         []string{"frodenas/redis:3.2", "redis:7", "redis:7.4"},
+	Tags:         []string{"frodenas/redis:3.2", "redis:7", "redis:7.4", "redis:8", "valkey/valkey:8.1"},
 	Packages:     []string{"redis-server"},
 	Entrypoint:   "redis.sh",
 	Cmd:          []string{"redis-server"},
@@ -95,12 +101,15 @@ var Redis = Recipe{
 }
 
 // PostgreSQL is PostgreSQL 15 (Debian bookworm, with psql) answering to both the upstream
-// postgres:15 and postgres:17 contract (POSTGRES_USER, POSTGRES_PASSWORD, POSTGRES_DB, each
-// also as *_FILE, PGDATA) and the legacy frodenas/postgresql:9.6 one (POSTGRES_USERNAME,
-// POSTGRES_PASSWORD, POSTGRES_DBNAME, /data; the user is a superuser).
+// postgres:15, postgres:17 and postgres:18 contract (POSTGRES_USER, POSTGRES_PASSWORD,
+// POSTGRES_DB, each also as *_FILE, PGDATA, /docker-entrypoint-initdb.d/*.sql) and the legacy
+// frodenas/postgresql:9.6 one (POSTGRES_USERNAME, POSTGRES_PASSWORD, POSTGRES_DBNAME, /data;
+// the user is a superuser). postgres:18 keeps its data under /var/lib/postgresql/18/docker,
+// its image's PGDATA: the stand-in's default stays postgres:17's, so a services file for 18
+// sets PGDATA (see the entrypoint).
 var PostgreSQL = Recipe{
 	Name:       "postgresql",
-	Tags:       []string{"frodenas/postgresql:9.6", "postgres:15", "postgres:17"},
+	Tags:       []string{"frodenas/postgresql:9.6", "postgres:15", "postgres:17", "postgres:18"},
 	Packages:   []string{"postgresql"},
 	Entrypoint: "postgresql.sh",
 	Cmd:        []string{"postgres"},
@@ -112,28 +121,116 @@ var PostgreSQL = Recipe{
 	// SIGINT is PostgreSQL's "fast" shutdown (as in the upstream image): SIGTERM ("smart")
 	// would wait for every client to disconnect and be cut short by the engine's SIGKILL.
 	StopSignal: "SIGINT",
-	Remove: []string{
-		"var/lib/postgresql/15", // the "main" cluster postgresql-common created
-		"etc/postgresql/15",
-		// The LLVM JIT provider and its libraries (~130 MB). Without them the server
-		// silently runs without JIT.
-		"usr/lib/postgresql/15/lib/llvmjit*",
-		"usr/lib/postgresql/15/lib/bitcode",
-		"usr/lib/x86_64-linux-gnu/libLLVM-*.so*",
-		"usr/lib/x86_64-linux-gnu/libz3.so*",
-		"usr/lib/aarch64-linux-gnu/libLLVM-*.so*",
-		"usr/lib/aarch64-linux-gnu/libz3.so*",
+	Remove:     postgresqlRemove,
+}
+
+// postgresqlRemove is what the PostgreSQL server of both PostgreSQL and PostGIS does without.
+var postgresqlRemove = []string{
+	"var/lib/postgresql/15", // the "main" cluster postgresql-common created
+	"etc/postgresql/15",
+	// The LLVM JIT provider and its libraries (~130 MB). Without them the server silently
+	// runs without JIT.
+	"usr/lib/postgresql/15/lib/llvmjit*",
+	"usr/lib/postgresql/15/lib/bitcode",
+	"usr/lib/x86_64-linux-gnu/libLLVM-*.so*",
+	"usr/lib/x86_64-linux-gnu/libz3.so*",
+	"usr/lib/aarch64-linux-gnu/libLLVM-*.so*",
+	"usr/lib/aarch64-linux-gnu/libz3.so*",
+}
+
+// PostGIS is PostgreSQL 15 with PostGIS 3.3 (Debian bookworm) answering to the contract of
+// the upstream postgis/postgis:17-3.5 image, which is postgres:17's (the PostgreSQL recipe's
+// entrypoint) plus an init script that creates the extensions postgis and postgis_topology in
+// POSTGRES_DB on the first start, so that an app can use PostGIS right away (upstream also
+// makes a database template_postgis and the tiger geocoder, which nothing here needs). The
+// raster and SFCGAL support are left out (postgisRemove): with GDAL and its formats they
+// weigh ~100 MB, and nothing else loads them.
+var PostGIS = Recipe{
+	Name:         "postgis",
+	Tags:         []string{"postgis/postgis:17-3.5"},
+	Packages:     []string{"postgresql", "postgresql-15-postgis-3"},
+	Entrypoint:   PostgreSQL.Entrypoint,
+	Cmd:          PostgreSQL.Cmd,
+	Env:          PostgreSQL.Env,
+	ExposedPorts: PostgreSQL.ExposedPorts,
+	StopSignal:   PostgreSQL.StopSignal,
+	Remove:       append(slices.Clone(postgresqlRemove), postgisRemove...),
+	Files: map[string]string{
+		"docker-entrypoint-initdb.d/10_postgis.sql": `-- docker-broker stand-in: as the postgis/postgis image's initdb-postgis.sh.
+CREATE EXTENSION IF NOT EXISTS postgis;
+CREATE EXTENSION IF NOT EXISTS postgis_topology;
+`,
 	},
 }
 
+// postgisRemove is what PostGIS without raster support does without (~100 MB, the image is
+// ~350 MB unpacked): the raster and SFCGAL modules and the libraries that only they, GDAL and
+// GDAL's drivers link against. postgis-3.so and postgis_topology-3.so keep what they link
+// against (GEOS, PROJ with its libtiff/libcurl, json-c, protobuf-c, libxml2: checked with ldd).
+var postgisRemove = []string{
+	"usr/lib/postgresql/15/lib/postgis_raster-3.so",
+	"usr/lib/postgresql/15/lib/postgis_sfcgal-3.so",
+	"usr/share/postgresql/15/extension/postgis_raster*",
+	"usr/share/postgresql/15/extension/postgis_sfcgal*",
+	"usr/share/gdal",
+	"usr/lib/*-linux-gnu/gdalplugins",
+	"usr/lib/*-linux-gnu/libgdal.so*",
+	"usr/lib/*-linux-gnu/libSFCGAL.so*",
+	"usr/lib/*-linux-gnu/libboost_*",
+	"usr/lib/*-linux-gnu/libmpfr.so*",
+	// GDAL's formats: SpatiaLite, PDF, images, HDF5/NetCDF/FITS, KML, ODBC, MariaDB, ...
+	"usr/lib/*-linux-gnu/libspatialite.so*",
+	"usr/lib/*-linux-gnu/librttopo.so*",
+	"usr/lib/*-linux-gnu/libfreexl.so*",
+	"usr/lib/*-linux-gnu/libminizip.so*",
+	"usr/lib/*-linux-gnu/libpoppler.so*",
+	"usr/lib/*-linux-gnu/libfreetype.so*",
+	"usr/lib/*-linux-gnu/libfontconfig.so*",
+	"usr/lib/*-linux-gnu/libpng16.so*",
+	"usr/lib/*-linux-gnu/liblcms2.so*",
+	"usr/lib/*-linux-gnu/libopenjp2.so*",
+	"usr/lib/*-linux-gnu/libgif.so*",
+	"usr/lib/*-linux-gnu/libheif.so*",
+	"usr/lib/*-linux-gnu/libx265.so*",
+	"usr/lib/*-linux-gnu/libaom.so*",
+	"usr/lib/*-linux-gnu/libdav1d.so*",
+	"usr/lib/*-linux-gnu/libde265.so*",
+	"usr/lib/*-linux-gnu/libhdf5*",
+	"usr/lib/*-linux-gnu/libnetcdf.so*",
+	"usr/lib/*-linux-gnu/libsz.so*",
+	"usr/lib/*-linux-gnu/libaec.so*",
+	"usr/lib/*-linux-gnu/libblosc.so*",
+	"usr/lib/*-linux-gnu/libcfitsio.so*",
+	"usr/lib/*-linux-gnu/libgfortran.so*",
+	"usr/lib/*-linux-gnu/libquadmath.so*",
+	"usr/lib/*-linux-gnu/libarpack.so*",
+	"usr/lib/*-linux-gnu/libsuperlu.so*",
+	"usr/lib/*-linux-gnu/blas",
+	"usr/lib/*-linux-gnu/lapack",
+	"usr/lib/*-linux-gnu/libblas.so*",
+	"usr/lib/*-linux-gnu/liblapack.so*",
+	"usr/lib/*-linux-gnu/libqhull*",
+	"usr/lib/*-linux-gnu/libkml*",
+	"usr/lib/*-linux-gnu/liburiparser.so*",
+	"usr/lib/*-linux-gnu/libxerces-c*",
+	"usr/lib/*-linux-gnu/libgeotiff.so*",
+	"usr/lib/*-linux-gnu/libfyba.so*",
+	"usr/lib/*-linux-gnu/libfygm.so*",
+	"usr/lib/*-linux-gnu/libfyut.so*",
+	"usr/lib/*-linux-gnu/libodbc*",
+	"usr/lib/*-linux-gnu/libmariadb*",
+	"usr/lib/*-linux-gnu/libcurl.so*", // GDAL's; PROJ links libcurl-gnutls
+}
+
 // MariaDB is MariaDB 10.11 (Debian bookworm, with the client as both mariadb and mysql)
-// answering to both the upstream mariadb:10.11 and mysql:8.4 contract (MYSQL_*/MARIADB_*
-// USER, PASSWORD, DATABASE, ROOT_PASSWORD, each also as *_FILE) and the legacy
-// frodenas/mysql:5.6 one (MYSQL_USERNAME, MYSQL_PASSWORD, MYSQL_DBNAME, /data; the user has
-// all privileges on *.* with grant option).
+// answering to both the upstream mariadb:10.11, mariadb:11.8 and mysql:8.4 contract
+// (MYSQL_*/MARIADB_* USER, PASSWORD, DATABASE, ROOT_PASSWORD, each also as *_FILE) and the
+// legacy frodenas/mysql:5.6 one (MYSQL_USERNAME, MYSQL_PASSWORD, MYSQL_DBNAME, /data; the
+// user has all privileges on *.* with grant option). mariadb:11.8 ships the clients as
+// mariadb and mariadb-admin only (no mysql* names), which its services file uses.
 var MariaDB = Recipe{
 	Name:         "mariadb",
-	Tags:         []string{"frodenas/mysql:5.6", "mariadb:10.11", "mysql:8.4"},
+	Tags:         []string{"frodenas/mysql:5.6", "mariadb:10.11", "mariadb:11.8", "mysql:8.4"},
 	Packages:     []string{"mariadb-server"},
 	Entrypoint:   "mariadb.sh",
 	Cmd:          []string{"mariadbd"},
@@ -316,7 +413,7 @@ var InfluxDB1 = Recipe{
 
 // All returns every recipe.
 func All() []Recipe {
-	return []Recipe{Redis, PostgreSQL, MariaDB, RabbitMQ, Memcached, NATS, Mosquitto, Etcd, InfluxDB1}
+	return []Recipe{Redis, PostgreSQL, PostGIS, MariaDB, RabbitMQ, Memcached, NATS, Mosquitto, Etcd, InfluxDB1}
 }
 
 // CacheDir is where archives are cached: $DOCKER_BROKER_IMAGE_CACHE if set, else

@@ -1,13 +1,17 @@
 #!/bin/bash
 # Entrypoint of the docker-broker postgresql stand-in image (PostgreSQL 15 from Debian).
 #
-# Upstream contract (postgres:15, postgres:17): POSTGRES_USER (default postgres),
-#   POSTGRES_PASSWORD, POSTGRES_DB (default: the user), POSTGRES_HOST_AUTH_METHOD (default
-#   scram-sha-256), POSTGRES_INITDB_ARGS, PGDATA (default /var/lib/postgresql/data);
+# Upstream contract (postgres:15, postgres:17, postgres:18, postgis/postgis:17-3.5):
+#   POSTGRES_USER (default postgres), POSTGRES_PASSWORD, POSTGRES_DB (default: the user),
+#   POSTGRES_HOST_AUTH_METHOD (default scram-sha-256), POSTGRES_INITDB_ARGS, PGDATA (default
+#   /var/lib/postgresql/data as up to postgres:17: one image serves every tag, so postgres:18's
+#   /var/lib/postgresql/18/docker applies only when PGDATA says so, as services files do);
 #   POSTGRES_USER, POSTGRES_PASSWORD, POSTGRES_DB and POSTGRES_INITDB_ARGS also as *_FILE, the
 #   path of a file holding the value (read at start, as root, before the server drops
 #   privileges; setting both VAR and VAR_FILE is an error); arguments starting with '-' are
-#   options of postgres.
+#   options of postgres; on the first start, the image's /docker-entrypoint-initdb.d/*.sql run
+#   (in name order) as the user in its database (the stand-in takes *.sql only: the images'
+#   own scripts, e.g. postgis/postgis's CREATE EXTENSION, are SQL here).
 # Legacy contract (frodenas/postgresql:9.6): POSTGRES_USERNAME, POSTGRES_PASSWORD,
 #   POSTGRES_DBNAME, data in /data.
 #
@@ -114,14 +118,24 @@ if [ ! -s "$PGDATA/PG_VERSION" ]; then
 		echo "listen_addresses = '*'"
 	} >>"$PGDATA/postgresql.conf"
 
-	if [ "$db" != postgres ]; then
-		# A temporary server on the Unix socket only, to create the database.
+	shopt -s nullglob
+	scripts=(/docker-entrypoint-initdb.d/*.sql)
+	if [ "$db" != postgres ] || [ ${#scripts[@]} -gt 0 ]; then
+		# A temporary server on the Unix socket only (clients and health checks over TCP
+		# find nothing until the cluster is ready), to create the database and run the
+		# image's init scripts in it.
 		as_postgres "$PGBIN/pg_ctl" --pgdata="$PGDATA" --wait --silent \
 			-o "-c listen_addresses='' -c unix_socket_directories=/run/postgresql" start >&2
-		ident=${db//\"/\"\"}
-		as_postgres "$PGBIN/psql" --no-psqlrc --quiet -v ON_ERROR_STOP=1 \
-			--host=/run/postgresql --username="$user" --dbname=postgres \
-			--command="CREATE DATABASE \"$ident\"" >&2
+		psql=(as_postgres "$PGBIN/psql" --no-psqlrc --quiet -v ON_ERROR_STOP=1
+			--host=/run/postgresql --username="$user")
+		if [ "$db" != postgres ]; then
+			ident=${db//\"/\"\"}
+			"${psql[@]}" --dbname=postgres --command="CREATE DATABASE \"$ident\"" >&2
+		fi
+		for f in "${scripts[@]}"; do
+			log "running $f"
+			"${psql[@]}" --dbname="$db" --file="$f" >&2
+		done
 		as_postgres "$PGBIN/pg_ctl" --pgdata="$PGDATA" --wait --silent --mode=fast stop >&2
 	fi
 	log "cluster initialised"
