@@ -24,7 +24,8 @@ func redisContainer(t *testing.T, keys map[string]any) catalog.Container {
 	container := map[string]any{"backend": "docker", "image": "frodenas/redis", "tag": "3.2", "persistent_volumes": []any{"/data"}}
 	maps.Copy(container, keys)
 	raw, err := json.Marshal([]any{map[string]any{"id": "s", "name": "s", "description": "s",
-		"plans": []any{map[string]any{"id": "p", "name": "p", "description": "p", "container": container}}}})
+		// A password, so that files may use .Password; the test's plan sets its own credentials.
+		"plans": []any{map[string]any{"id": "p", "name": "p", "description": "p", "container": container, "credentials": map[string]any{"password": map[string]any{}}}}}})
 	if err != nil {
 		t.Fatal(err)
 	}

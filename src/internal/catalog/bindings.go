@@ -1,6 +1,7 @@
 package catalog
 
 import (
+	"maps"
 	"regexp"
 	"slices"
 	"strings"
@@ -66,7 +67,8 @@ var SafeValue = regexp.MustCompile(`^[A-Za-z0-9_]+$`)
 type bindingsSection struct {
 	o           *object // for messages
 	bindings    Bindings
-	credentials []listItem // as written; nil means the plan's default
+	credentials []listItem        // as written; nil means the plan's default
+	extraAt     map[string]string // the path of each extra credential, for messages
 }
 
 // readBindings reads a `bindings` object of a service or a plan; nil when o is nil.
@@ -102,6 +104,7 @@ func readBindings(o *object) *bindingsSection {
 	}
 	if extra := o.child("extra_credentials"); extra != nil {
 		s.bindings.Extra = map[string]*template.Template{}
+		s.extraAt = map[string]string{}
 		for _, name := range extra.keys() {
 			at := extra.at(name)
 			raw, _ := extra.value(name)
@@ -115,6 +118,7 @@ func readBindings(o *object) *bindingsSection {
 			}
 			if t := parseFactTemplate(o.r, at, name, text); t != nil {
 				s.bindings.Extra[name] = t
+				s.extraAt[name] = at
 			}
 		}
 	}
@@ -150,6 +154,10 @@ func (s *bindingsSection) forPlan(r *reader, planPath string, c Credentials) *Bi
 				r.problem(item.path, "the plan's credentials have no uri.prefix to build a uri with")
 			}
 		}
+	}
+	// The binding's own user gives .Username and .Password; .DBName is the instance's.
+	for _, name := range slices.Sorted(maps.Keys(b.Extra)) {
+		requireCredentials(r, s.extraAt[name], b.Extra[name], c, "the plan "+planPath, "DBName")
 	}
 	for _, f := range c.fields() {
 		if f.field.Value != "" && f.name != "hostname" && !SafeValue.MatchString(f.field.Value) {

@@ -89,7 +89,8 @@ var capabilityPattern = regexp.MustCompile(`^[A-Za-z_]+$`)
 // dockerMinimumMemory is the smallest memory limit Docker accepts.
 const dockerMinimumMemory = 6 << 20
 
-func parseContainer(o *object) Container {
+// parseContainer reads a plan's container; credentials are the plan's, which its files may use.
+func parseContainer(o *object, credentials Credentials) Container {
 	c := Container{
 		Backend:    o.requiredStr("backend"),
 		Image:      strings.TrimSpace(o.requiredStr("image")),
@@ -128,7 +129,7 @@ func parseContainer(o *object) Container {
 	c.Ulimits = o.ulimits("ulimits")
 	c.Sysctls = o.sysctls("sysctls")
 	c.ShmSize = o.shmSize("shm_size")
-	c.Files = o.files("files", c.PersistentVolumes, sample)
+	c.Files = o.files("files", c.PersistentVolumes, sample, credentials)
 	o.warnUnknown()
 	return c
 }

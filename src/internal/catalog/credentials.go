@@ -2,6 +2,7 @@ package catalog
 
 import (
 	"regexp"
+	"slices"
 	"strings"
 )
 
@@ -52,6 +53,11 @@ func (c Credentials) fields() []namedField {
 		}
 	}
 	return named
+}
+
+// has says whether the plan's credentials include field ("password").
+func (c Credentials) has(field string) bool {
+	return slices.ContainsFunc(c.fields(), func(f namedField) bool { return f.name == field })
 }
 
 // envKeys maps each environment variable the credentials set to its field's path below `credentials`.

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 	"text/template"
+	"text/template/parse"
 )
 
 // InstanceFacts are what a templated environment value or file may use: where apps reach the
@@ -95,4 +96,85 @@ func parseTemplate(r *reader, at, name, text string, sample any, over string) *t
 		return nil
 	}
 	return t
+}
+
+// credentialFacts maps each fact of FileFacts and BindingFacts that holds an instance's
+// credential to the field of `credentials` that makes it, and how to add that field. A plan
+// without the field has no such credential: the fact renders as "" for every instance (a config
+// file with an empty password) instead of failing.
+var credentialFacts = map[string]struct{ field, fix string }{
+	"Username": {"username", "add credentials.username with the key that passes it to the container, or a value"},
+	"Password": {"password", "add credentials.password (`{}` generates one given to no variable)"},
+	"DBName":   {"dbname", "add credentials.dbname with the key that passes it to the container, or a value"},
+}
+
+// requireCredentials reports at `at` each of facts (names in credentialFacts) that t uses while
+// c, the credentials of plan (for the message), lacks its field.
+func requireCredentials(r *reader, at string, t *template.Template, c Credentials, plan string, facts ...string) {
+	used := fieldsUsed(t)
+	for _, fact := range facts {
+		need := credentialFacts[fact]
+		if used[fact] && !c.has(need.field) {
+			r.problem(at, "uses .%s but %s has no %s: %s", fact, plan, need.field, need.fix)
+		}
+	}
+}
+
+// fieldsUsed are the names of the fields that t, and the templates it defines, read from the
+// data, wherever they stand: in a branch never taken at load, after $ (`$.Password`) or a
+// variable, in a pipeline. A field read after a with or range changed the dot counts too: the
+// dot is then a fact's value, which has no such field, and trying t at load fails anyway.
+func fieldsUsed(t *template.Template) map[string]bool {
+	used := map[string]bool{}
+	var walk func(parse.Node)
+	walkBranch := func(b parse.BranchNode) {
+		walk(b.Pipe)
+		walk(b.List)
+		walk(b.ElseList)
+	}
+	walk = func(node parse.Node) {
+		switch n := node.(type) {
+		case *parse.ListNode:
+			if n != nil {
+				for _, child := range n.Nodes {
+					walk(child)
+				}
+			}
+		case *parse.PipeNode:
+			if n != nil {
+				for _, cmd := range n.Cmds {
+					walk(cmd)
+				}
+			}
+		case *parse.CommandNode:
+			for _, arg := range n.Args {
+				walk(arg)
+			}
+		case *parse.ActionNode:
+			walk(n.Pipe)
+		case *parse.TemplateNode:
+			walk(n.Pipe)
+		case *parse.IfNode:
+			walkBranch(n.BranchNode)
+		case *parse.RangeNode:
+			walkBranch(n.BranchNode)
+		case *parse.WithNode:
+			walkBranch(n.BranchNode)
+		case *parse.FieldNode:
+			used[n.Ident[0]] = true
+		case *parse.VariableNode:
+			if len(n.Ident) > 1 {
+				used[n.Ident[1]] = true
+			}
+		case *parse.ChainNode:
+			used[n.Field[0]] = true
+			walk(n.Node)
+		}
+	}
+	for _, defined := range t.Templates() {
+		if defined.Tree != nil {
+			walk(defined.Root)
+		}
+	}
+	return used
 }

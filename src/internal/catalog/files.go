@@ -38,8 +38,9 @@ func (f File) Render(facts FileFacts) ([]byte, error) {
 
 const defaultFileMode fs.FileMode = 0o600
 
-// files reads `files`, each inside one of volumes, its content tried on sample.
-func (o *object) files(key string, volumes []string, sample InstanceFacts) []File {
+// files reads `files`, each inside one of volumes, its content tried on sample and using only
+// the credentials the plan has.
+func (o *object) files(key string, volumes []string, sample InstanceFacts, credentials Credentials) []File {
 	items := o.children(key)
 	if len(items) > 0 && len(volumes) == 0 {
 		o.r.problem(o.at(key), "needs container.persistent_volumes: a file is written into one")
@@ -57,6 +58,9 @@ func (o *object) files(key string, volumes []string, sample InstanceFacts) []Fil
 		} else if text, ok := o.r.stringAt(fo.at("content"), raw); ok {
 			f.source = text
 			f.content = parseTemplate(o.r, fo.at("content"), cmp.Or(f.Path, "content"), text, FileFacts{InstanceFacts: sample}, fileFactNames)
+			if f.content != nil {
+				requireCredentials(o.r, fo.at("content"), f.content, credentials, "the plan", "Username", "Password", "DBName")
+			}
 		}
 		fo.warnUnknown()
 		if f.Path == "" {

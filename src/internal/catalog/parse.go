@@ -129,16 +129,17 @@ func (p *parser) plan(o *object, serviceBindings *bindingsSection) Plan {
 		p.problem(o.at("syslog_drain_protocol"), "%q: use syslog, syslog-tls or https", plan.SyslogDrainProtocol)
 	}
 
+	// The credentials come first: the container's files may use them.
+	if credentials := o.child("credentials"); credentials != nil {
+		plan.Credentials = parseCredentials(credentials)
+	}
 	container := o.child("container")
 	if container == nil {
 		if _, given := o.value("container"); !given {
 			p.problem(o.at("container"), "required")
 		}
 	} else {
-		plan.Container = parseContainer(container)
-	}
-	if credentials := o.child("credentials"); credentials != nil {
-		plan.Credentials = parseCredentials(credentials)
+		plan.Container = parseContainer(container, plan.Credentials)
 	}
 	bindings := serviceBindings
 	if own := readBindings(o.child("bindings")); own != nil {

@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"text/template"
 	"time"
 
 	"github.com/cloudfoundry-community/docker-broker/src/internal/config"
@@ -270,6 +271,13 @@ func TestParseReportsEachProblemWithItsPath(t *testing.T) {
 		{"file mode with setuid", withFiles(map[string]any{"path": "/data/x", "content": "x", "mode": "4755"}), container + ".files[0].mode", "not permission bits"},
 		{"file without content", withFiles(map[string]any{"path": "/data/x"}), container + ".files[0].content", "required"},
 		{"file content template", withFiles(map[string]any{"path": "/data/x", "content": "user {{.Username}}\npass {{.Secret}}\n"}), container + ".files[0].content", "can't evaluate field Secret"},
+		{"file uses a username the plan lacks", withFiles(map[string]any{"path": "/data/x", "content": "user {{.Username}}\n"}), container + ".files[0].content",
+			"uses .Username but the plan has no username: add credentials.username with the key"},
+		{"file uses a password the plan lacks", withoutPassword(withFiles(map[string]any{"path": "/data/x", "content": "{{if .InstanceID}}pass {{$.Password}}{{end}}"})), container + ".files[0].content",
+			"uses .Password but the plan has no password: add credentials.password (`{}` generates one given to no variable)"},
+		{"file uses a dbname the plan lacks in a template it defines", withFiles(map[string]any{"path": "/data/x", "content": `{{define "db"}}db {{.DBName}}{{end}}{{template "db" .}}`}), container + ".files[0].content",
+			"uses .DBName but the plan has no dbname: add credentials.dbname"},
+		{"environment uses a credential", map[string]any{"0.plans.0.container.environment": []any{"PASS={{.Password}}"}}, container + ".environment[0]", "can't evaluate field Password"},
 		{"file once as a string", withFiles(map[string]any{"path": "/data/x", "content": "x", "once": "no"}), container + ".files[0].once", "expected true or false"},
 		{"files as an object", map[string]any{"0.plans.0.container.persistent_volumes": []any{"/data"}, "0.plans.0.container.files": map[string]any{"path": "/data/x"}}, container + ".files", "expected a list"},
 		{"bindings without drop", map[string]any{"0.plans.0.bindings": map[string]any{"create": "true"}}, plan + ".bindings.drop", "required"},
@@ -279,6 +287,10 @@ func TestParseReportsEachProblemWithItsPath(t *testing.T) {
 		{"binding timeout", map[string]any{"0.plans.0.bindings": bindings("timeout", "0s")}, plan + ".bindings.timeout", "longer than zero"},
 		{"extra credential replacing a standard one", map[string]any{"0.plans.0.bindings": bindings("extra_credentials", map[string]any{"port": "1"})}, plan + ".bindings.extra_credentials.port", "every binding has"},
 		{"extra credential template", map[string]any{"0.plans.0.bindings": bindings("extra_credentials", map[string]any{"vhost": "{{.Vhost}}"})}, plan + ".bindings.extra_credentials.vhost", "not a template over"},
+		{"extra credential uses a dbname the plan lacks", map[string]any{"0.plans.0.bindings": bindings("extra_credentials", map[string]any{"db": "{{.DBName}}"})}, plan + ".bindings.extra_credentials.db",
+			"uses .DBName but the plan services[0].plans[0] has no dbname: add credentials.dbname"},
+		{"extra credential of the service uses a dbname a plan lacks", map[string]any{"1.bindings": bindings("extra_credentials", map[string]any{"url": "db={{.DBName}}"})}, "services[1].bindings.extra_credentials.url",
+			"uses .DBName but the plan services[1].plans[0] has no dbname"},
 		{"fixed value unsafe for binding commands", map[string]any{"0.plans.0.bindings": bindings("timeout", "5s"), "0.plans.0.credentials.username": map[string]any{"value": "ad'min"}}, plan + ".credentials.username.value", "only letters, digits and '_'"},
 		{"secret file without key", map[string]any{"0.plans.0.credentials.password": map[string]any{"as_file": true}}, plan + ".credentials.password.as_file", "needs a key"},
 		{"username without key or value", map[string]any{"0.plans.0.credentials.username": map[string]any{}}, plan + ".credentials.username", "gives the container nothing"},
@@ -362,6 +374,12 @@ func TestParseReportsEachProblemWithItsPath(t *testing.T) {
 			t.Errorf("want %s: ...%s...; got:\n%v", tt.path, tt.fragment, err)
 		})
 	}
+}
+
+// withoutPassword adds to edits the removal of services[0].plans[0]'s password.
+func withoutPassword(edits map[string]any) map[string]any {
+	edits["0.plans.0.credentials.password"] = remove
+	return edits
 }
 
 // withFiles are the edits that give services[0].plans[0] the volume /data and these files.
@@ -606,6 +624,7 @@ func TestEnvironmentTemplatesRenderInstanceFacts(t *testing.T) {
 
 func TestFilesAreWrittenIntoVolumes(t *testing.T) {
 	c, warnings := mustParse(t, edited(t, map[string]any{
+		"0.plans.0.credentials.username":         map[string]any{"key": "REDIS_USER"},
 		"0.plans.0.container.persistent_volumes": []any{"/var/lib/rabbitmq", "/var/lib/rabbitmq/conf", "/data"},
 		"0.plans.0.container.files": []any{
 			map[string]any{"path": "/var/lib/rabbitmq/conf/rabbitmq.conf", "content": "default_user = {{.Username}}\ndefault_pass = {{.Password}}\n# apps reach it at {{.ExternalHost}}:{{.HostPort \"6379\"}}\n"},
@@ -627,4 +646,41 @@ func TestFilesAreWrittenIntoVolumes(t *testing.T) {
 	if want := "default_user = u\ndefault_pass = p\n# apps reach it at h:42001\n"; err != nil || string(content) != want {
 		t.Errorf("content %q (%v), want %q", content, err, want)
 	}
+}
+
+// The credentials a template uses are found wherever they stand, not only as a plain {{.Password}}.
+func TestFieldsUsed(t *testing.T) {
+	for text, want := range map[string][]string{
+		"plain":                                                nil,
+		"{{.Password}}":                                        {"Password"},
+		"{{$.Username}}":                                       {"Username"},
+		"{{$f := .}}{{$f.DBName}}":                             {"DBName"},
+		"{{(.).Password}}":                                     {"Password"},
+		"{{with $}}{{.Username}}{{end}}":                       {"Username"},
+		"{{if false}}{{else}}{{.DBName}}{{end}}":               {"DBName"},
+		`{{printf "%s:%s" .InstanceID .Password}}`:             {"InstanceID", "Password"},
+		`{{range $i := .Ports}}{{end}}`:                        {"Ports"},
+		`{{define "x"}}{{.DBName}}{{end}}`:                     {"DBName"},
+		`{{template "x" .Username}}{{define "x"}}{{.}}{{end}}`: {"Username"},
+	} {
+		tmpl, err := template.New("t").Parse(text)
+		if err != nil {
+			t.Fatalf("%s: %v", text, err)
+		}
+		if got := slices.Sorted(maps.Keys(fieldsUsed(tmpl))); !slices.Equal(got, want) {
+			t.Errorf("%s uses %q, want %q", text, got, want)
+		}
+	}
+}
+
+// A template may use every credential the plan has: a password: {} that no variable passes too.
+func TestTemplatesUseTheCredentialsThePlanHas(t *testing.T) {
+	mustParse(t, edited(t, map[string]any{
+		"0.plans.0.credentials.password":         map[string]any{},
+		"0.plans.0.credentials.username":         map[string]any{"value": "admin"},
+		"0.plans.0.credentials.dbname":           map[string]any{"key": "DB"},
+		"0.plans.0.container.persistent_volumes": []any{"/data"},
+		"0.plans.0.container.files":              []any{map[string]any{"path": "/data/x", "content": "{{.Username}}:{{.Password}}@{{.DBName}}"}},
+		"0.plans.0.bindings":                     bindings("extra_credentials", map[string]any{"db": "{{.Username}}:{{.Password}}@{{.DBName}}"}),
+	}))
 }

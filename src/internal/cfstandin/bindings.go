@@ -188,7 +188,7 @@ func (s *Server) unbind(ctx context.Context, endpoint brokerEndpoint, i *instanc
 	call := brokerCall{broker: endpoint, method: http.MethodDelete, path: "/v2/service_instances/" + i.guid + "/service_bindings/" + k.guid + "?" + query.Encode(), identity: identity}
 	resp, err := s.call(ctx, call)
 	if err == nil && resp.status != http.StatusOK && resp.status != http.StatusGone {
-		e := errUnbindFailed.with("unbind could not be completed: %s", resp.badResponse(call).Detail)
+		e := errUnableToPerform.with("unbind could not be completed: %s", resp.badResponse(call).Detail)
 		err = &e
 	}
 	if err != nil {

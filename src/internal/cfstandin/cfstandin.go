@@ -18,7 +18,7 @@
 //	GET  /v3/service_offerings[/:guid]        filters names, service_broker_guids/names, space_guids, organization_guids, available; fields[service_broker]
 //	GET  /v3/service_plans[/:guid]            filters as offerings plus service_offering_guids/names; include=service_offering, fields[service_offering.service_broker]
 //	GET, POST, PATCH /v3/service_plans/:guid/visibility, DELETE .../visibility/:org_guid
-//	GET, POST, DELETE /v3/service_instances[/:guid]            managed instances; create and delete run as jobs
+//	GET, POST, PATCH, DELETE /v3/service_instances[/:guid]     managed instances; create, upgrade (PATCH maintenance_info) and delete run as jobs
 //	GET, POST, DELETE /v3/service_credential_bindings[/:guid], GET .../details   service keys
 //	GET  /v3/jobs/:guid
 //
@@ -37,6 +37,13 @@
 //     X-Broker-API-Originating-Identity "cloudfoundry <base64 {"user_id":...}>", a request
 //     identity and a cloudfoundry context (platform, organization and space guid and name,
 //     instance_name); a 202 is followed by polling last_operation, honouring Retry-After.
+//   - Upgrades (cf upgrade-service): an instance keeps the maintenance_info its plan had when
+//     it was created, and the version of each upgrade; upgrade_available says whether that
+//     version differs from the plan's, as refreshed from the catalog by a broker update. A
+//     PATCH with the plan's maintenance_info version is an OSB update (PATCH, same plan_id,
+//     maintenance_info, previous_values) in a job, polled as a create; a version that is
+//     neither the plan's nor the instance's is refused (422), as is one for a plan without
+//     maintenance_info.
 //   - Service keys: PUT binding with bind_resource {credential_client_id} (no app), DELETE
 //     binding; credentials are kept and served by .../details.
 //   - Delete service: deletes the instance's bindings (DELETE at the broker), then DELETE the
@@ -44,8 +51,9 @@
 //   - Asynchronous operations are jobs: PROCESSING, POLLING while the broker works, then
 //     COMPLETE or FAILED with errors; the Location header of the 202 points at the job.
 //
-// Not reproduced: apps, routes, app bindings, async bindings, instance updates and sharing,
-// dashboard SSO clients, quotas, feature flags, audit events, label selectors, ordering.
+// Not reproduced: apps, routes, app bindings, async bindings, instance updates other than
+// upgrades (name, tags, parameters, plan), sharing, dashboard SSO clients, quotas, feature
+// flags, audit events, label selectors, ordering.
 package cfstandin
 
 import (
@@ -202,6 +210,7 @@ func (s *Server) routes() http.Handler {
 	api("GET /v3/service_instances", s.listInstances)
 	api("POST /v3/service_instances", s.createInstance)
 	api("GET /v3/service_instances/{guid}", s.getInstance)
+	api("PATCH /v3/service_instances/{guid}", s.updateInstance)
 	api("DELETE /v3/service_instances/{guid}", s.deleteInstance)
 
 	api("GET /v3/service_credential_bindings", s.listBindings)

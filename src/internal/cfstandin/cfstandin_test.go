@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/base64"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -23,17 +24,26 @@ type recordedRequest struct {
 	at           time.Time
 }
 
-// osbBroker answers provision with 202 and reports "in progress" once (with Retry-After: 1)
-// before "succeeded"; everything else succeeds at once.
+// osbBroker answers provision and update with 202 and reports "in progress" once (with
+// Retry-After: 1) before "succeeded"; everything else succeeds at once. Its plan small has the
+// maintenance_info version of version, large none.
 type osbBroker struct {
 	*httptest.Server
 	mu       sync.Mutex
 	requests []recordedRequest
 	polls    int
+	version  string
+}
+
+// publish makes version the maintenance_info version of plan small in the broker's catalog.
+func (b *osbBroker) publish(version string) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.version = version
 }
 
 func newOSBBroker(t *testing.T) *osbBroker {
-	b := &osbBroker{}
+	b := &osbBroker{version: "1.0.0"}
 	b.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		rec := recordedRequest{method: r.Method, path: r.URL.Path, query: r.URL.Query(), header: r.Header.Clone(), at: time.Now()}
 		data, _ := io.ReadAll(r.Body)
@@ -44,8 +54,12 @@ func newOSBBroker(t *testing.T) *osbBroker {
 		w.Header().Set("Content-Type", "application/json")
 		switch {
 		case r.URL.Path == "/v2/catalog":
-			io.WriteString(w, `{"services":[{"id":"svc","name":"cache","description":"A cache","bindable":true,
-				"plans":[{"id":"small","name":"small","description":"Small"},{"id":"large","name":"large","description":"Large","free":false}]}]}`)
+			b.mu.Lock()
+			version := b.version
+			b.mu.Unlock()
+			fmt.Fprintf(w, `{"services":[{"id":"svc","name":"cache","description":"A cache","bindable":true,
+				"plans":[{"id":"small","name":"small","description":"Small","maintenance_info":{"version":%q,"description":"cache %s"}},
+					{"id":"large","name":"large","description":"Large","free":false}]}]}`, version, version)
 		case strings.HasSuffix(r.URL.Path, "/last_operation"):
 			b.mu.Lock()
 			b.polls++
@@ -63,6 +77,9 @@ func newOSBBroker(t *testing.T) *osbBroker {
 		case r.Method == http.MethodPut:
 			w.WriteHeader(http.StatusAccepted)
 			io.WriteString(w, `{"operation":"provision-1"}`)
+		case r.Method == http.MethodPatch:
+			w.WriteHeader(http.StatusAccepted)
+			io.WriteString(w, `{"operation":"upgrade-1"}`)
 		default:
 			io.WriteString(w, `{}`)
 		}
@@ -143,20 +160,26 @@ func (c *apiClient) must(status int, method, path string, body any) map[string]a
 		c.t.Fatalf("%s %s: %d %v, want %d", method, path, got, decoded, status)
 	}
 	if status == http.StatusAccepted {
-		jobPath := strings.TrimPrefix(location, c.s.URL)
-		deadline := time.Now().Add(30 * time.Second)
-		for {
-			_, _, job := c.do(http.MethodGet, jobPath, nil)
-			if job["state"] == jobComplete {
-				break
-			}
-			if job["state"] == jobFailed || time.Now().After(deadline) {
-				c.t.Fatalf("%s %s: job %v", method, path, job)
-			}
-			time.Sleep(10 * time.Millisecond)
-		}
+		c.waitJob(location)
 	}
 	return decoded
+}
+
+// waitJob waits for the job at location to complete and fails the test if it fails.
+func (c *apiClient) waitJob(location string) {
+	c.t.Helper()
+	jobPath := strings.TrimPrefix(location, c.s.URL)
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		_, _, job := c.do(http.MethodGet, jobPath, nil)
+		if job["state"] == jobComplete {
+			return
+		}
+		if job["state"] == jobFailed || time.Now().After(deadline) {
+			c.t.Fatalf("job %s: %v", jobPath, job)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 }
 
 func resources(body map[string]any) []map[string]any {
@@ -305,5 +328,87 @@ func TestPlanVisibility(t *testing.T) {
 	}
 	if status, _, _ := dev.do(http.MethodPatch, "/v3/service_plans/"+plans["large"]+"/visibility", map[string]any{"type": "public"}); status != http.StatusForbidden {
 		t.Errorf("a developer changed a plan's visibility: %d", status)
+	}
+}
+
+// TestUpgradeFollowsTheMaintenanceInfoOfThePlan is `cf upgrade-service` as Cloud Controller
+// serves it: upgrade_available once the refreshed catalog has a new version for the plan, the
+// refusals, and the upgrade sent to the broker as an update with the new maintenance_info.
+func TestUpgradeFollowsTheMaintenanceInfoOfThePlan(t *testing.T) {
+	b := newOSBBroker(t)
+	s := Start(Options{AdminPassword: "pw"})
+	defer s.Close()
+	admin, plans, spaceGUID := setup(t, s, b)
+	guids := map[string]string{}
+	for _, name := range []string{"small", "large"} {
+		admin.must(http.StatusOK, http.MethodPatch, "/v3/service_plans/"+plans[name]+"/visibility", map[string]any{"type": "public"})
+		admin.must(http.StatusAccepted, http.MethodPost, "/v3/service_instances", map[string]any{
+			"type": "managed", "name": name + "-cache", "relationships": map[string]any{"space": rel(spaceGUID), "service_plan": rel(plans[name])},
+		})
+		guids[name] = resources(admin.must(http.StatusOK, http.MethodGet, "/v3/service_instances?names="+name+"-cache", nil))[0]["guid"].(string)
+	}
+	instance := func(name string) (version string, upgradeAvailable bool, lastOp map[string]any) {
+		t.Helper()
+		i := admin.must(http.StatusOK, http.MethodGet, "/v3/service_instances/"+guids[name], nil)
+		version, _ = i["maintenance_info"].(map[string]any)["version"].(string)
+		return version, i["upgrade_available"].(bool), i["last_operation"].(map[string]any)
+	}
+	upgrade := func(name, version string) (int, map[string]any) {
+		t.Helper()
+		status, location, body := admin.do(http.MethodPatch, "/v3/service_instances/"+guids[name], map[string]any{"maintenance_info": map[string]string{"version": version}})
+		if status == http.StatusAccepted {
+			admin.waitJob(location)
+		}
+		return status, body
+	}
+	if version, available, _ := instance("small"); version != "1.0.0" || available {
+		t.Errorf("a new instance: version %q, upgrade available %v; want its plan's 1.0.0 and none", version, available)
+	}
+	if _, available, _ := instance("large"); available {
+		t.Error("an instance of a plan without maintenance_info has an upgrade available")
+	}
+
+	b.publish("1.0.1")
+	if _, available, _ := instance("small"); available {
+		t.Error("an upgrade is available before the platform refreshed the broker's catalog")
+	}
+	admin.must(http.StatusAccepted, http.MethodPatch, "/v3/service_brokers/"+s.st.brokers[0].guid,
+		map[string]any{"authentication": map[string]any{"type": "basic", "credentials": map[string]string{"username": "u", "password": "p"}}})
+	if version, available, _ := instance("small"); version != "1.0.0" || !available {
+		t.Fatalf("after the catalog refresh: version %q, upgrade available %v; want 1.0.0 and an upgrade", version, available)
+	}
+	for _, refused := range []struct{ name, version, detail string }{
+		{"small", "2.0.0", "maintenance_info.version requested is invalid"},
+		{"large", "1.0.1", "does not support upgrades"},
+	} {
+		status, body := upgrade(refused.name, refused.version)
+		if errs, _ := body["errors"].([]any); status != http.StatusUnprocessableEntity || len(errs) != 1 || !strings.Contains(errs[0].(map[string]any)["detail"].(string), refused.detail) {
+			t.Errorf("upgrading %s to %s: %d %v, want 422 ...%s...", refused.name, refused.version, status, body, refused.detail)
+		}
+	}
+	if status, body := upgrade("small", "1.0.0"); status != http.StatusOK || len(b.find(http.MethodPatch, "/v2/service_instances/")) != 0 {
+		t.Errorf("the version the instance has: %d %v, want 200 and nothing asked of the broker", status, body)
+	}
+
+	if status, body := upgrade("small", "1.0.1"); status != http.StatusAccepted {
+		t.Fatalf("upgrade: %d %v, want 202", status, body)
+	}
+	patches := b.find(http.MethodPatch, "/v2/service_instances/"+guids["small"])
+	if len(patches) != 1 {
+		t.Fatalf("the broker got %d updates, want 1", len(patches))
+	}
+	update := patches[0].body
+	mi, _ := update["maintenance_info"].(map[string]any)
+	previous, _ := update["previous_values"].(map[string]any)
+	previousMI, _ := previous["maintenance_info"].(map[string]any)
+	if patches[0].query.Get("accepts_incomplete") != "true" || update["plan_id"] != "small" || update["service_id"] != "svc" || mi["version"] != "1.0.1" ||
+		previous["plan_id"] != "small" || previousMI["version"] != "1.0.0" || update["context"].(map[string]any)["instance_name"] != "small-cache" {
+		t.Errorf("the broker's update: %v %v", patches[0].query, update)
+	}
+	if polls := b.find(http.MethodGet, guids["small"]+"/last_operation"); polls[len(polls)-1].query.Get("operation") != "upgrade-1" {
+		t.Errorf("the update's last_operation polls: %v", polls)
+	}
+	if version, available, lastOp := instance("small"); version != "1.0.1" || available || lastOp["type"] != "update" || lastOp["state"] != "succeeded" {
+		t.Errorf("after the upgrade: version %q, upgrade available %v, last operation %v", version, available, lastOp)
 	}
 }

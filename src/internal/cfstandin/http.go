@@ -41,7 +41,7 @@ var (
 	errDeprovisionFailed   = cfError{Code: 60011, Title: "CF-ServiceInstanceDeprovisionFailed"}
 	errOperationInProgress = cfError{Code: 60016, Title: "CF-AsyncServiceInstanceOperationInProgress"}
 	errBindingFailed       = cfError{Code: 90001, Title: "CF-ServiceBindingInvalid"}
-	errUnbindFailed        = cfError{Code: 10009, Title: "CF-UnableToPerform"}
+	errUnableToPerform     = cfError{Code: 10009, Title: "CF-UnableToPerform"}
 )
 
 // with returns the error with its detail.

@@ -8,14 +8,19 @@ import (
 	"time"
 )
 
+// presentInstance is an instance as Cloud Controller shows it. upgrade_available says, as
+// there, whether the maintenance_info version of the instance differs from its plan's: the
+// broker published a new version (and the platform's catalog was refreshed) since the instance
+// was created or last upgraded. Caller holds s.mu.
 func (s *Server) presentInstance(i *instance) map[string]any {
 	var dashboard any
 	if i.dashboardURL != "" {
 		dashboard = i.dashboardURL
 	}
+	upgradeAvailable := maintenanceVersion(i.maintenanceInfo) != maintenanceVersion(s.st.plan(i.planGUID).maintenanceInfo)
 	return map[string]any{
 		"guid": i.guid, "name": i.name, "type": "managed", "tags": nonNil(i.tags),
-		"dashboard_url": dashboard, "upgrade_available": false, "maintenance_info": map[string]any{},
+		"dashboard_url": dashboard, "upgrade_available": upgradeAvailable, "maintenance_info": rawOrEmpty(i.maintenanceInfo),
 		"last_operation": i.lastOp,
 		"created_at":     timestamp(i.created), "updated_at": timestamp(i.updated),
 		"relationships": map[string]any{"space": relationship(i.spaceGUID), "service_plan": relationship(i.planGUID)},
@@ -146,19 +151,13 @@ func (s *Server) createInstance(w http.ResponseWriter, r *http.Request, u *user)
 	}
 	now := time.Now()
 	i := &instance{guid: newGUID(), name: req.Name, spaceGUID: sp.guid, planGUID: p.guid, tags: req.Tags, parameters: req.Parameters,
-		lastOp: newLastOperation("create", "in progress", ""), created: now, updated: now}
+		maintenanceInfo: p.maintenanceInfo, lastOp: newLastOperation("create", "in progress", ""), created: now, updated: now}
 	s.st.instances = append(s.st.instances, i)
 	o, b := s.st.planChain(p)
 	spaceOrg := s.st.org(sp.orgGUID)
-	cloudfoundryContext := map[string]any{
-		"platform":          "cloudfoundry",
-		"organization_guid": spaceOrg.guid, "organization_name": spaceOrg.name, "organization_annotations": map[string]string{},
-		"space_guid": sp.guid, "space_name": sp.name, "space_annotations": map[string]string{},
-		"instance_name": i.name, "instance_annotations": map[string]string{},
-	}
 	body := map[string]any{
 		"service_id": o.catalogID, "plan_id": p.catalogID,
-		"organization_guid": spaceOrg.guid, "space_guid": sp.guid, "context": cloudfoundryContext,
+		"organization_guid": spaceOrg.guid, "space_guid": sp.guid, "context": cloudfoundryContext(spaceOrg, sp, i),
 	}
 	if len(req.Parameters) > 0 {
 		body["parameters"] = req.Parameters
@@ -169,13 +168,27 @@ func (s *Server) createInstance(w http.ResponseWriter, r *http.Request, u *user)
 	call := brokerCall{broker: endpointOf(b), method: http.MethodPut, path: "/v2/service_instances/" + i.guid + "?accepts_incomplete=true", body: body, identity: u.guid}
 	ids := url.Values{"service_id": {o.catalogID}, "plan_id": {p.catalogID}}
 	j := s.startJob("service_instance.create", "/v3/service_instances/"+i.guid, func(ctx context.Context, j *job) *cfError {
-		return s.provision(ctx, j, i, call, ids)
+		return s.instanceOperation(ctx, j, i, call, ids, func(description string) cfError {
+			return errProvisionFailed.with("The service broker reported an error during provisioning: %s", description)
+		})
 	})
 	s.accepted(w, j)
 }
 
-// provision runs the broker's side of a create: PUT, then last_operation polling for a 202.
-func (s *Server) provision(ctx context.Context, j *job, i *instance, call brokerCall, ids url.Values) *cfError {
+// cloudfoundryContext is the OSB context Cloud Controller sends with an instance's requests.
+func cloudfoundryContext(o *org, sp *space, i *instance) map[string]any {
+	return map[string]any{
+		"platform":          "cloudfoundry",
+		"organization_guid": o.guid, "organization_name": o.name, "organization_annotations": map[string]string{},
+		"space_guid": sp.guid, "space_name": sp.name, "space_annotations": map[string]string{},
+		"instance_name": i.name, "instance_annotations": map[string]string{},
+	}
+}
+
+// instanceOperation runs the broker's side of a create or an update: call (PUT or PATCH),
+// then last_operation polling for a 202, keeping the instance's last operation up to date.
+// failed is Cloud Controller's error for a broker that reports the operation failed.
+func (s *Server) instanceOperation(ctx context.Context, j *job, i *instance, call brokerCall, ids url.Values, failed func(description string) cfError) *cfError {
 	fail := func(e *cfError) *cfError {
 		s.setLastOperation(&i.lastOp, "failed", e.Detail)
 		return e
@@ -185,13 +198,15 @@ func (s *Server) provision(ctx context.Context, j *job, i *instance, call broker
 		return fail(err)
 	}
 	var answer struct {
-		DashboardURL string `json:"dashboard_url"`
-		Operation    string `json:"operation"`
+		DashboardURL *string `json:"dashboard_url"`
+		Operation    string  `json:"operation"`
 	}
 	_ = json.Unmarshal(resp.body, &answer)
-	s.mu.Lock()
-	i.dashboardURL = answer.DashboardURL
-	s.mu.Unlock()
+	if answer.DashboardURL != nil {
+		s.mu.Lock()
+		i.dashboardURL = *answer.DashboardURL
+		s.mu.Unlock()
+	}
 	switch resp.status {
 	case http.StatusOK, http.StatusCreated:
 		s.setLastOperation(&i.lastOp, "succeeded", "")
@@ -212,10 +227,97 @@ func (s *Server) provision(ctx context.Context, j *job, i *instance, call broker
 		return fail(err)
 	}
 	if state != "succeeded" {
-		e := errProvisionFailed.with("The service broker reported an error during provisioning: %s", description)
+		e := failed(description)
 		return fail(&e)
 	}
 	return nil
+}
+
+// maintenanceVersion is the version of a maintenance_info object; "" when there is none.
+func maintenanceVersion(raw json.RawMessage) string {
+	var info struct {
+		Version string `json:"version"`
+	}
+	_ = json.Unmarshal(raw, &info)
+	return info.Version
+}
+
+// updateInstance is PATCH /v3/service_instances/:guid for what `cf upgrade-service` sends:
+// {"maintenance_info": {"version": ...}}. As Cloud Controller, it refuses a version that is
+// neither the plan's nor the instance's, and a plan without maintenance_info; the instance's
+// own version changes nothing and answers at once; the plan's is sent to the broker as an
+// update in a job (plan_id unchanged, maintenance_info and previous_values), polled as a
+// create is, and recorded as the instance's once the broker succeeded.
+func (s *Server) updateInstance(w http.ResponseWriter, r *http.Request, u *user) {
+	var req map[string]json.RawMessage
+	if !decode(w, r, &req) {
+		return
+	}
+	var info struct {
+		Version string `json:"version"`
+	}
+	for key, value := range req {
+		if key != "maintenance_info" {
+			unprocessable(w, "The stand-in updates an instance's maintenance_info only, not %s", key)
+			return
+		}
+		if err := json.Unmarshal(value, &info); err != nil {
+			writeError(w, http.StatusBadRequest, errMessageParse, "Request invalid due to parse error: maintenance_info: "+err.Error())
+			return
+		}
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	i := s.st.instance(r.PathValue("guid"))
+	if i == nil || !s.instanceVisibleTo(u, i) {
+		notFound(w, "Service instance")
+		return
+	}
+	p := s.st.plan(i.planGUID)
+	current := maintenanceVersion(i.maintenanceInfo)
+	switch {
+	case i.lastOp.State == "in progress":
+		writeError(w, http.StatusConflict, errOperationInProgress, "An operation for service instance "+i.name+" is in progress.")
+		return
+	case info.Version != "" && len(p.maintenanceInfo) == 0:
+		unprocessable(w, "The service broker does not support upgrades for service instances created from this plan.")
+		return
+	case info.Version != "" && info.Version != maintenanceVersion(p.maintenanceInfo) && info.Version != current:
+		unprocessable(w, "maintenance_info.version requested is invalid. Please ensure the catalog is up to date and you are providing a version supported by this service plan.")
+		return
+	case info.Version == "" || info.Version == current:
+		// Nothing for the broker to do: Cloud Controller updates such an instance at once.
+		i.lastOp, i.updated = newLastOperation("update", "succeeded", ""), time.Now()
+		writeJSON(w, http.StatusOK, s.presentInstance(i))
+		return
+	}
+	o, b := s.st.planChain(p)
+	sp := s.st.space(i.spaceGUID)
+	previous := map[string]any{"plan_id": p.catalogID, "service_id": o.catalogID, "organization_id": sp.orgGUID, "space_id": sp.guid}
+	if len(i.maintenanceInfo) > 0 {
+		previous["maintenance_info"] = map[string]string{"version": current}
+	}
+	upgraded := map[string]string{"version": info.Version}
+	body := map[string]any{
+		"service_id": o.catalogID, "plan_id": p.catalogID, "previous_values": previous,
+		"maintenance_info": upgraded, "context": cloudfoundryContext(s.st.org(sp.orgGUID), sp, i),
+	}
+	i.lastOp, i.updated = newLastOperation("update", "in progress", ""), time.Now()
+	call := brokerCall{broker: endpointOf(b), method: http.MethodPatch, path: "/v2/service_instances/" + i.guid + "?accepts_incomplete=true", body: body, identity: u.guid}
+	ids := url.Values{"service_id": {o.catalogID}, "plan_id": {p.catalogID}}
+	j := s.startJob("service_instance.update", "/v3/service_instances/"+i.guid, func(ctx context.Context, j *job) *cfError {
+		if err := s.instanceOperation(ctx, j, i, call, ids, func(description string) cfError {
+			return errUnableToPerform.with("update could not be completed: %s", description)
+		}); err != nil {
+			return err
+		}
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		// Cloud Controller keeps the version alone of an upgrade, as the request gave it.
+		i.maintenanceInfo, _ = json.Marshal(upgraded)
+		return nil
+	})
+	s.accepted(w, j)
 }
 
 // deleteInstance is DELETE /v3/service_instances/:guid: a job deletes the instance's

@@ -92,8 +92,11 @@ type instance struct {
 	tags                            []string
 	parameters                      json.RawMessage
 	dashboardURL                    string
-	lastOp                          lastOperation
-	created, updated                time.Time
+	// maintenanceInfo is what the instance runs: its plan's when it was created, the version
+	// of its last upgrade since.
+	maintenanceInfo  json.RawMessage
+	lastOp           lastOperation
+	created, updated time.Time
 }
 
 type binding struct {
