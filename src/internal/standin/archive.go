@@ -59,6 +59,8 @@ func Archives(ctx context.Context, recipes []Recipe, parallel int, log *slog.Log
 		paths[i] = filepath.Join(dir, name)
 		if !isFile(paths[i]) {
 			missing = append(missing, i)
+		} else {
+			markUsed(paths[i])
 		}
 	}
 	if len(missing) == 0 {
@@ -171,7 +173,20 @@ func flock(ctx context.Context, path string, how int, log *slog.Logger) (unlock 
 	}, nil
 }
 
-// removeStale deletes the recipe's archives of other keys once a new one is in place.
+// staleAfter is how long an archive of another key of a recipe stays in the cache unused: two
+// checkouts of different versions on one machine (branches, worktrees) share the cache, and
+// each would otherwise delete the other's archive at every build.
+const staleAfter = 7 * 24 * time.Hour
+
+// markUsed sets the archive's modification time to now: it is the time of its last use, which
+// removeStale goes by.
+func markUsed(path string) {
+	now := time.Now()
+	_ = os.Chtimes(path, now, now) // at worst the archive is rebuilt a week from now
+}
+
+// removeStale deletes the recipe's archives of other keys that have not been used for
+// staleAfter, once a new one is in place.
 func removeStale(dir, name, keep string, log *slog.Logger) {
 	re := regexp.MustCompile(`^` + regexp.QuoteMeta(name) + `-[0-9a-f]{12}\.tar$`)
 	entries, err := os.ReadDir(dir)
@@ -180,6 +195,9 @@ func removeStale(dir, name, keep string, log *slog.Logger) {
 	}
 	for _, e := range entries {
 		if e.Name() == keep || !re.MatchString(e.Name()) {
+			continue
+		}
+		if fi, err := e.Info(); err != nil || time.Since(fi.ModTime()) < staleAfter {
 			continue
 		}
 		if err := os.Remove(filepath.Join(dir, e.Name())); err != nil {

@@ -200,17 +200,26 @@ func TestLockWaitsForTheHolderAndHonoursTheContext(t *testing.T) {
 	}
 }
 
-func TestRemoveStaleKeepsOtherRecipesAndTheNewArchive(t *testing.T) {
+func TestRemoveStaleKeepsOtherRecipesTheNewArchiveAndRecentlyUsedOnes(t *testing.T) {
 	dir := t.TempDir()
 	files := []string{
-		"redis-0123456789ab.tar",         // stale
+		"redis-0123456789ab.tar",         // stale: unused for longer than a week
+		"redis-aaaaaaaaaaaa.tar",         // another checkout's, used yesterday
 		"redis-ffffffffffff.tar",         // the new one
 		"redis-cluster-0123456789ab.tar", // another recipe
 		"redis.lock",
 		"postgresql-0123456789ab.tar",
 	}
 	for _, f := range files {
-		if err := os.WriteFile(filepath.Join(dir, f), nil, 0o644); err != nil {
+		path := filepath.Join(dir, f)
+		if err := os.WriteFile(path, nil, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		used := time.Now().Add(-8 * 24 * time.Hour)
+		if f == "redis-aaaaaaaaaaaa.tar" {
+			used = time.Now().Add(-24 * time.Hour)
+		}
+		if err := os.Chtimes(path, used, used); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -220,9 +229,38 @@ func TestRemoveStaleKeepsOtherRecipesAndTheNewArchive(t *testing.T) {
 	for _, e := range entries {
 		left = append(left, e.Name())
 	}
-	want := []string{"postgresql-0123456789ab.tar", "redis-cluster-0123456789ab.tar", "redis-ffffffffffff.tar", "redis.lock"}
+	want := []string{"postgresql-0123456789ab.tar", "redis-aaaaaaaaaaaa.tar", "redis-cluster-0123456789ab.tar", "redis-ffffffffffff.tar", "redis.lock"}
 	if !slices.Equal(left, want) {
 		t.Fatalf("left %v, want %v", left, want)
+	}
+}
+
+// A cached archive counts as used when Archives hands it out, so that removeStale keeps it.
+func TestArchivesMarksTheCachedArchiveUsed(t *testing.T) {
+	dir := t.TempDir()
+	t.Setenv("DOCKER_BROKER_IMAGE_CACHE", dir)
+	name, err := standin.ArchiveName(standin.Redis)
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(dir, name)
+	long := time.Now().Add(-30 * 24 * time.Hour)
+	if err := os.WriteFile(path, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chtimes(path, long, long); err != nil {
+		t.Fatal(err)
+	}
+	paths, err := standin.Archives(context.Background(), []standin.Recipe{standin.Redis}, 1, nil)
+	if err != nil || len(paths) != 1 || paths[0] != path {
+		t.Fatalf("Archives: %v, %v; want [%s]", paths, err, path)
+	}
+	fi, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if time.Since(fi.ModTime()) > time.Hour {
+		t.Errorf("the archive's last use is still %s", fi.ModTime())
 	}
 }
 
