@@ -251,3 +251,32 @@ func serviceIDOfFile(t *testing.T, file string) string {
 	}
 	return ids[0]
 }
+
+// TestServicesFilesSetTheHostSettingsTheirEnginesNeed: an offering whose engine refuses to run
+// without a host kernel setting sets it on the docker job itself, so that adding its services
+// file is all an operator does; the setting stays out of deployments without such an offering.
+func TestServicesFilesSetTheHostSettingsTheirEnginesNeed(t *testing.T) {
+	maxMapCount := func(ops ...string) any {
+		t.Helper()
+		m, err := (composition{ops: ops}).interpolation(t).Manifest()
+		if err != nil {
+			t.Fatal(err)
+		}
+		ig, _ := m.InstanceGroup("docker")
+		job, ok := ig.Job("docker")
+		if !ok {
+			t.Fatal("no docker job on the docker instance group")
+		}
+		vm, _ := job.Properties["vm"].(map[string]any)
+		return vm["max_map_count"]
+	}
+	// OpenSearch and Elasticsearch need vm.max_map_count >= 262144 (their documentation).
+	for _, file := range []string{"services/op-opensearch3.yml", "services/op-elasticsearch9.yml"} {
+		if got := maxMapCount(file); got != 262144 {
+			t.Errorf("%s: the docker job's vm.max_map_count is %v, want 262144", file, got)
+		}
+	}
+	if got := maxMapCount(seedServices...); got != nil {
+		t.Errorf("the seed's offerings: the docker job's vm.max_map_count is %v, want it unset", got)
+	}
+}
