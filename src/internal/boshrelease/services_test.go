@@ -11,6 +11,7 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/cloudfoundry-community/docker-broker/src/internal/boshrelease"
 	"github.com/cloudfoundry-community/docker-broker/src/internal/catalog"
 )
 
@@ -33,16 +34,7 @@ func servicesFiles(t testing.TB) []string {
 // once, with the parser's warnings.
 func everyService(t *testing.T) (*catalog.Catalog, []string) {
 	t.Helper()
-	m, err := (composition{ops: servicesFiles(t)}).interpolation(t).Manifest()
-	if err != nil {
-		t.Fatal(err)
-	}
-	ig, _ := m.InstanceGroup("docker")
-	job, ok := ig.Job("docker-broker")
-	if !ok {
-		t.Fatal("no docker-broker job on the docker instance group")
-	}
-	raw, err := json.Marshal(job.Properties["services"])
+	raw, err := json.Marshal(deployedJob(t, "docker-broker", servicesFiles(t)...).Properties["services"])
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -52,6 +44,21 @@ func everyService(t *testing.T) (*catalog.Catalog, []string) {
 		t.Fatalf("the services of every services ops file together do not load:\n%v", err)
 	}
 	return c, warnings
+}
+
+// deployedJob is the job of the docker instance group as the manifest deploys it with ops.
+func deployedJob(t *testing.T, name string, ops ...string) boshrelease.ManifestJob {
+	t.Helper()
+	m, err := (composition{ops: ops}).interpolation(t).Manifest()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ig, _ := m.InstanceGroup("docker")
+	job, ok := ig.Job(name)
+	if !ok {
+		t.Fatalf("no %s job on the docker instance group", name)
+	}
+	return job
 }
 
 // legacyPlan is a plan of an original offering: name and GUID.
@@ -258,16 +265,7 @@ func serviceIDOfFile(t *testing.T, file string) string {
 func TestServicesFilesSetTheHostSettingsTheirEnginesNeed(t *testing.T) {
 	maxMapCount := func(ops ...string) any {
 		t.Helper()
-		m, err := (composition{ops: ops}).interpolation(t).Manifest()
-		if err != nil {
-			t.Fatal(err)
-		}
-		ig, _ := m.InstanceGroup("docker")
-		job, ok := ig.Job("docker")
-		if !ok {
-			t.Fatal("no docker job on the docker instance group")
-		}
-		vm, _ := job.Properties["vm"].(map[string]any)
+		vm, _ := deployedJob(t, "docker", ops...).Properties["vm"].(map[string]any)
 		return vm["max_map_count"]
 	}
 	// OpenSearch and Elasticsearch need vm.max_map_count >= 262144 (their documentation).

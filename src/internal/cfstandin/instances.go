@@ -98,12 +98,23 @@ func (s *Server) instanceIncludes(q query, instances []*instance) map[string][]a
 	return included
 }
 
-func (s *Server) getInstance(w http.ResponseWriter, r *http.Request, u *user) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+// visibleInstance is the instance the request's path names if u may see it; otherwise it
+// answers 404, as Cloud Controller does for an instance of another space, and returns nil.
+// The caller holds s.mu.
+func (s *Server) visibleInstance(w http.ResponseWriter, r *http.Request, u *user) *instance {
 	i := s.st.instance(r.PathValue("guid"))
 	if i == nil || !s.instanceVisibleTo(u, i) {
 		notFound(w, "Service instance")
+		return nil
+	}
+	return i
+}
+
+func (s *Server) getInstance(w http.ResponseWriter, r *http.Request, u *user) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	i := s.visibleInstance(w, r, u)
+	if i == nil {
 		return
 	}
 	writeJSON(w, http.StatusOK, s.presentInstance(i))
@@ -268,9 +279,8 @@ func (s *Server) updateInstance(w http.ResponseWriter, r *http.Request, u *user)
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	i := s.st.instance(r.PathValue("guid"))
-	if i == nil || !s.instanceVisibleTo(u, i) {
-		notFound(w, "Service instance")
+	i := s.visibleInstance(w, r, u)
+	if i == nil {
 		return
 	}
 	p := s.st.plan(i.planGUID)
@@ -325,9 +335,8 @@ func (s *Server) updateInstance(w http.ResponseWriter, r *http.Request, u *user)
 func (s *Server) deleteInstance(w http.ResponseWriter, r *http.Request, u *user) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	i := s.st.instance(r.PathValue("guid"))
-	if i == nil || !s.instanceVisibleTo(u, i) {
-		notFound(w, "Service instance")
+	i := s.visibleInstance(w, r, u)
+	if i == nil {
 		return
 	}
 	if i.lastOp.State == "in progress" {
