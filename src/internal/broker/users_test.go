@@ -67,14 +67,15 @@ var provenOfferings = []offering{
 	{"services/op-redis8.yml", openRedis},
 }
 
-// TestEveryBindingIsAUserOfItsOwn runs, for every offering with per-binding users, what
-// issue 9 promises, with the engine's real client: two bindings are two users that share the
-// data; unbinding one refuses its credentials and ends its open session while the other goes
-// on; users survive a container restart and a broker restart; nothing secret reaches the log
-// or `docker inspect`. An offering without users (memcached, etcd) runs the same life with what is
-// about users left out: its bindings share the service, which still survives both restarts
-// (answering again, empty, if it is a cache).
-func TestEveryBindingIsAUserOfItsOwn(t *testing.T) {
+// TestEveryProvenOfferingWithItsRealClient runs, for every offering with a stand-in image, the
+// life of an instance with the engine's real client. Where the plan gives every binding a user
+// of its own (issue 9): two bindings are two users that share the data; unbinding one refuses
+// its credentials and ends its open session while the other goes on; users survive a container
+// restart and a broker restart; nothing secret reaches the log or `docker inspect`. An offering
+// without users (memcached, etcd) runs the same life with what is about users left out: its
+// bindings share the service, which still survives both restarts (answering again, empty, if it
+// is a cache).
+func TestEveryProvenOfferingWithItsRealClient(t *testing.T) {
 	// The driver logs every connection the test has the server end: that is the point here.
 	_ = mysql.SetLogger(log.New(io.Discard, "", 0))
 	for i, o := range provenOfferings {
@@ -592,7 +593,7 @@ func TestFailingCreateCommandLeavesNoUserAndNoRecord(t *testing.T) {
 	// The shipped script, then a statement the server refuses.
 	create[len(create)-1] = create[len(create)-1].(string) + "\npsql -v ON_ERROR_STOP=1 --no-psqlrc -h /var/run/postgresql -U \"$INSTANCE_USERNAME\" -d \"$INSTANCE_DBNAME\" -c 'SELEKT 1'\n"
 	services, _ = json.Marshal(doc)
-	// Below TestEveryBindingIsAUserOfItsOwn's ranges, which grow with offeringsWithUsers.
+	// Below TestEveryProvenOfferingWithItsRealClient's ranges, which grow with provenOfferings.
 	h := startHarness(t, services, func(c *broker.Config) { c.PortRange = [2]int{21900, 21999} })
 	service, planID := doc[0]["id"].(string), plan["id"].(string)
 	const id = "bad-sql"
