@@ -84,6 +84,7 @@ require (
 )
 
 require (
+	github.com/go-zookeeper/zk v1.0.4
 	go.etcd.io/etcd/client/v3 v3.6.16
 	go.uber.org/zap v1.27.0
 )

@@ -411,9 +411,63 @@ var InfluxDB1 = Recipe{
 	},
 }
 
+// ZooKeeper is ZooKeeper 3.8 (Debian bookworm's library, on OpenJDK 17 headless) answering to
+// the contract of the official zookeeper:3.9 image: /docker-entrypoint.sh, which writes
+// $ZOO_CONF_DIR/zoo.cfg from the ZOO_* variables when there is none and the server id to
+// $ZOO_DATA_DIR/myid, then runs CMD zkServer.sh start-foreground as user zookeeper; the
+// configuration in /conf, snapshots in /data, transaction logs in /datalog; zkServer.sh and
+// zkCli.sh on PATH, ZK_SERVER_HEAP (MB, default 1000) honoured; bash and nc (netcat-openbsd) as
+// in the official image. Debian's zookeeper package (its scripts) depends on the desktop Java
+// runtime: the entrypoint stands in for zkServer.sh and zkCli.sh (see it).
+var ZooKeeper = Recipe{
+	Name:       "zookeeper",
+	Tags:       []string{"zookeeper:3.9"},
+	Packages:   []string{"libzookeeper-java", "openjdk-17-jre-headless", "netcat-openbsd", "bash"},
+	Entrypoint: "zookeeper.sh",
+	Cmd:        []string{"zkServer.sh", "start-foreground"},
+	Env: []string{
+		basePath,
+		"ZOO_CONF_DIR=/conf", "ZOO_DATA_DIR=/data", "ZOO_DATA_LOG_DIR=/datalog", "ZOO_LOG_DIR=/logs",
+		"ZOO_TICK_TIME=2000", "ZOO_INIT_LIMIT=5", "ZOO_SYNC_LIMIT=2",
+		"ZOO_AUTOPURGE_PURGEINTERVAL=0", "ZOO_AUTOPURGE_SNAPRETAINCOUNT=3",
+		"ZOO_MAX_CLIENT_CNXNS=60", "ZOO_STANDALONE_ENABLED=true", "ZOO_ADMINSERVER_ENABLED=true",
+		"ZOOCFGDIR=/conf",
+	},
+	ExposedPorts: []string{"2181/tcp", "2888/tcp", "3888/tcp", "8080/tcp"},
+	Remove: []string{
+		"usr/share/doc/*",
+		"usr/share/man/*",
+		"usr/share/maven-repo", // the jars' second copies under Maven names
+		// The JRE's symbol table for javac --release (8 MB), and its class data archive
+		// for heaps over 32 GB (12 MB): neither is used by a server of a few GB.
+		"usr/lib/jvm/java-17-openjdk-*/lib/ct.sym",
+		"usr/lib/jvm/java-17-openjdk-*/lib/server/classes_nocoops.jsa",
+		// Jars the library's packages pull in (~25 MB) that are not on the class path of
+		// the server or zkCli.sh (zookeeper.jar's manifest, transitively, with
+		// servlet-api.jar for the admin server): Jasper's Java compiler, Tomcat, Spring,
+		// JNR, JavaMail, Guava, JUnit, log4j 1.2, ASM, the GUI inspector and the tests.
+		"usr/share/java/eclipse-jdt-core*",
+		"usr/share/java/tomcat9-*",
+		"usr/share/java/spring3-*",
+		"usr/share/java/jnr-*",
+		"usr/share/java/jffi*",
+		"usr/share/java/javax.mail*",
+		"usr/share/java/mailapi*",
+		"usr/share/java/guava*",
+		"usr/share/java/junit4*",
+		"usr/share/java/hamcrest*",
+		"usr/share/java/log4j-1.2*",
+		"usr/share/java/asm*",
+		"usr/share/java/taglibs-*",
+		"usr/share/java/jetty9-apache-*",
+		"usr/share/java/zookeeper-contrib-*",
+		"usr/share/java/zookeeper-it*",
+	},
+}
+
 // All returns every recipe.
 func All() []Recipe {
-	return []Recipe{Redis, PostgreSQL, PostGIS, MariaDB, RabbitMQ, Memcached, NATS, Mosquitto, Etcd, InfluxDB1}
+	return []Recipe{Redis, PostgreSQL, PostGIS, MariaDB, RabbitMQ, Memcached, NATS, Mosquitto, Etcd, InfluxDB1, ZooKeeper}
 }
 
 // CacheDir is where archives are cached: $DOCKER_BROKER_IMAGE_CACHE if set, else
