@@ -285,24 +285,6 @@ var imageContracts = []imageContract{{
 	healthTool:  "influx",
 	toolSource:  "the influx CLI ships in the image (its entrypoint runs `influx ping` and `influx setup`; the image's docs: `docker exec influxdb2 influx ...`)",
 }, {
-	file:  "services/op-zookeeper39.yml",
-	image: "zookeeper:3.9",
-	ports: []string{"2181/tcp"},
-	env: map[string]string{
-		// The heap (MB) for the plan's memory: the image's zkEnv.sh defaults to 1000.
-		"ZK_SERVER_HEAP":          "256",
-		"ZOO_ADMINSERVER_ENABLED": "false",
-		"ZOO_DIGEST_USERNAME":     "",
-	},
-	secretFiles: []string{"ZOO_DIGEST_PASSWORD_FILE"},
-	volumes:     []string{"/data", "/datalog"},
-	// The image's entrypoint and server, wrapped to set the root node's ACL once it serves.
-	cmd:        []string{"bash", "-ec"},
-	cmdRuns:    "/docker-entrypoint.sh zkServer.sh start-foreground &",
-	healthTool: "bash",
-	healthRuns: "echo srvr | nc 127.0.0.1 2181",
-	toolSource: "bash and nc (netcat) are in the image (its Dockerfile installs netcat; its base is eclipse-temurin on Ubuntu); zkCli.sh is in the distribution's bin/ on its PATH",
-}, {
 	// postgres:17's contract (pgvector/pgvector:pg17 is FROM postgres:17 with the extension
 	// installed): the stand-in-tested op-postgresql17.yml plus the extension's creation.
 	file:  "services/op-pgvector.yml",

@@ -65,6 +65,7 @@ var provenOfferings = []offering{
 	{"services/op-mariadb11.yml", openMySQL},
 	{"services/op-valkey8.yml", openRedis},
 	{"services/op-redis8.yml", openRedis},
+	{"services/op-zookeeper39.yml", openZooKeeper},
 }
 
 // TestEveryProvenOfferingWithItsRealClient runs, for every offering with a stand-in image, the
