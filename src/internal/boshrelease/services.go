@@ -6,10 +6,13 @@ import (
 	"os"
 )
 
-// servicesSkeleton is the part of the deployment manifest that services ops files patch.
+// servicesSkeleton is the part of the deployment manifest that services ops files patch: the
+// broker's services, the docker job's host settings some engines need, the variables.
 const servicesSkeleton = `instance_groups:
 - name: docker
   jobs:
+  - name: docker
+    properties: {}
   - name: docker-broker
     properties:
       services: []
@@ -33,5 +36,7 @@ func ServicesOf(opsFiles []string) (json.RawMessage, error) {
 	if err != nil {
 		return nil, err
 	}
-	return json.Marshal(m.InstanceGroups[0].Jobs[0].Properties["services"])
+	ig, _ := m.InstanceGroup("docker")
+	broker, _ := ig.Job("docker-broker")
+	return json.Marshal(broker.Properties["services"])
 }
