@@ -235,13 +235,21 @@ func unbind(t testing.TB, h *harness, id, bindingID, service, plan string) {
 	}
 }
 
+// mustOpen connects with a binding's credentials, which work as soon as the bind is answered.
+// Only a connection that timed out is tried again (twice): the whole suite loads the machine,
+// and a server that answers late has not refused the credentials.
 func mustOpen(t *testing.T, o offering, c creds) session {
 	t.Helper()
-	s, err := o.open(context.Background(), c)
-	if err != nil {
-		t.Fatalf("connecting as a binding's user: %v", err)
+	for attempt := 1; ; attempt++ {
+		s, err := o.open(context.Background(), c)
+		if err == nil {
+			return s
+		}
+		if attempt == 3 || !strings.Contains(err.Error(), "timeout") {
+			t.Fatalf("connecting as a binding's user (attempt %d): %v", attempt, err)
+		}
+		t.Logf("connecting as a binding's user timed out, trying again: %v", err)
 	}
-	return s
 }
 
 // reopen connects once the service answers again, within a minute.
