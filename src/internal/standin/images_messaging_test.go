@@ -14,6 +14,7 @@ import (
 
 	"github.com/bradfitz/gomemcache/memcache"
 	mqtt "github.com/eclipse/paho.mqtt.golang"
+	"github.com/eclipse/paho.mqtt.golang/packets"
 	"github.com/nats-io/nats.go"
 
 	"github.com/cloudfoundry-community/docker-broker/src/internal/dockerengine"
@@ -231,6 +232,21 @@ password_file /mosquitto/config/passwd
 		"passwd": "",
 	})
 	s := start(t, standin.Mosquitto, dockerengine.ContainerSpec{Binds: []string{config + ":/mosquitto/config", data + ":/mosquitto/data"}})
+	// A SIGHUP that reaches PID 1 before mosquitto installs its handler is dropped (the kernel
+	// ignores unhandled signals to a namespace's init), and mosquitto installs it only after
+	// opening its listeners. A CONNACK, even a refusal, proves its loop runs, as the broker's
+	// health check does before any binding.
+	s.waitFor("mosquitto answering CONNECT", func(context.Context) error {
+		c, err := mqttConnect(s.addr(), "", "")
+		if err == nil {
+			c.Disconnect(0)
+			return errors.New("an anonymous client connects")
+		}
+		if errors.Is(err, packets.ErrorRefusedNotAuthorised) {
+			return nil
+		}
+		return err
+	})
 	const password = "app pw'\"$1"
 	if code, out := s.exec([]string{"sh", "-ec", `printf '%s\n%s\n' "$PW" "$PW" | mosquitto_passwd /mosquitto/config/passwd app >/dev/null
 kill -HUP 1`}, "PW="+password); code != 0 {
