@@ -48,6 +48,9 @@
 //     binding; credentials are kept and served by .../details.
 //   - Delete service: deletes the instance's bindings (DELETE at the broker), then DELETE the
 //     instance with accepts_incomplete=true, polled as above (410 counts as gone).
+//   - Brokers are called over HTTP, or over HTTPS verified against the system's CAs and
+//     Options.BrokerCACerts (the operator adds the broker's CA to Cloud Controller's trusted
+//     certificates): a certificate none of them signed makes the broker unreachable.
 //   - Asynchronous operations are jobs: PROCESSING, POLLING while the broker works, then
 //     COMPLETE or FAILED with errors; the Location header of the 202 points at the job.
 //
@@ -66,6 +69,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/cloudfoundry-community/docker-broker/src/internal/brokerclient"
 )
 
 // APIVersion is the CF API v3 version the stand-in announces (the root document's
@@ -85,6 +90,11 @@ type Options struct {
 	PollInterval time.Duration
 	// BrokerTimeout bounds each request to a broker (Cloud Controller: 60s). Default 60s.
 	BrokerTimeout time.Duration
+	// BrokerCACerts are PEM certificates of CAs trusted, besides the system's, when the
+	// stand-in calls a broker over HTTPS, as Cloud Controller trusts the CAs of its
+	// cc.mutual_tls / trusted certificates: a broker whose certificate none of them signed
+	// is unreachable. The stand-in never skips the verification.
+	BrokerCACerts []string
 	// Logf, when set, receives one line per request to the stand-in and per request it
 	// makes to a broker.
 	Logf func(format string, args ...any)
@@ -123,12 +133,11 @@ func Start(opts Options) *Server {
 	s.st.addUser(opts.AdminUser, opts.AdminPassword, true)
 	s.httpServer = httptest.NewTLSServer(s.routes())
 	s.URL = s.httpServer.URL
-	// Brokers in tests serve plain HTTP or TLS with their own test certificates: the
-	// stand-in, like a Cloud Controller with skip_ssl_validation, does not verify them.
-	s.broker = &http.Client{
-		Timeout:   opts.BrokerTimeout,
-		Transport: &http.Transport{TLSClientConfig: insecureTLS()},
+	brokerTLS, err := brokerclient.TLSTrusting(opts.BrokerCACerts...)
+	if err != nil {
+		panic("cfstandin: Options.BrokerCACerts: " + err.Error()) // a mistake of the test that starts it
 	}
+	s.broker = &http.Client{Timeout: opts.BrokerTimeout, Transport: &http.Transport{TLSClientConfig: brokerTLS}}
 	return s
 }
 

@@ -1,7 +1,6 @@
 package cfstandin
 
 import (
-	"crypto/tls"
 	"crypto/x509"
 	"encoding/json"
 	"encoding/pem"
@@ -196,11 +195,6 @@ func (s *Server) writeList(w http.ResponseWriter, r *http.Request, resources []a
 		body["included"] = included
 	}
 	writeJSON(w, http.StatusOK, body)
-}
-
-// insecureTLS is the client TLS config for brokers: not verified (see Start).
-func insecureTLS() *tls.Config {
-	return &tls.Config{InsecureSkipVerify: true}
 }
 
 func certPEM(cert *x509.Certificate) string {

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/url"
 	"os"
 	"strings"
 	"time"
@@ -118,5 +119,29 @@ func PrintProblems(w io.Writer, path string, err error) {
 	fmt.Fprintf(w, "%s: %d problem(s):\n", path, len(errs))
 	for _, e := range errs {
 		fmt.Fprintf(w, "  %s\n", e.Error())
+	}
+}
+
+// Require adds a problem at path when value is blank; what says what the field holds.
+func Require(errs *Errors, path, value, what string) {
+	if strings.TrimSpace(value) == "" {
+		errs.Add(path, "is required: %s", what)
+	}
+}
+
+// CheckURL adds a problem at path unless raw is an http(s) URL with a host and without
+// credentials (they have fields of their own, which logs do not print).
+func CheckURL(errs *Errors, path, raw string) {
+	if raw == "" {
+		errs.Add(path, "is required")
+		return
+	}
+	u, err := url.Parse(raw)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		errs.Add(path, "%q is not an http(s) URL such as https://api.example.com or http://10.0.0.5:8080", raw)
+		return
+	}
+	if u.User != nil {
+		errs.Add(path, "must not hold credentials: set them in their own fields")
 	}
 }

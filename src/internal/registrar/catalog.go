@@ -2,10 +2,6 @@ package registrar
 
 import (
 	"context"
-	"encoding/json"
-	"fmt"
-	"io"
-	"net/http"
 	"slices"
 	"strings"
 
@@ -32,28 +28,9 @@ type catalogPlan struct {
 // fetchCatalog gets the broker's /v2/catalog as Cloud Controller will, so that a broker the
 // platform cannot use fails here with a clear message.
 func (r *Registrar) fetchCatalog(ctx context.Context) (catalog, error) {
-	action := "fetching the broker's catalog from " + r.cfg.Broker.URL + "/v2/catalog"
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, strings.TrimRight(r.cfg.Broker.URL, "/")+"/v2/catalog", nil)
-	if err != nil {
-		return catalog{}, &Error{Action: action, Err: err}
-	}
-	req.SetBasicAuth(r.cfg.Broker.Username, r.cfg.Broker.Password)
-	req.Header.Set("X-Broker-API-Version", "2.17")
-	resp, err := r.broker.Do(req)
-	if err != nil {
-		return catalog{}, &Error{Action: action, Err: err}
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, 16<<20))
-	if err != nil {
-		return catalog{}, &Error{Action: action, Err: err}
-	}
-	if resp.StatusCode != http.StatusOK {
-		return catalog{}, &Error{Action: action, Err: fmt.Errorf("the broker answered %s: %s", resp.Status, strings.TrimSpace(string(body)))}
-	}
 	var cat catalog
-	if err := json.Unmarshal(body, &cat); err != nil {
-		return catalog{}, &Error{Action: action, Err: fmt.Errorf("not an OSB catalog: %w", err)}
+	if err := r.broker.Get(ctx, "/v2/catalog", &cat); err != nil {
+		return catalog{}, &Error{Action: "fetching the broker's catalog from " + r.cfg.Broker.URL + "/v2/catalog", Err: err}
 	}
 	return cat, nil
 }

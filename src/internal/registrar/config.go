@@ -2,9 +2,9 @@ package registrar
 
 import (
 	"crypto/x509"
-	"net/url"
 	"strings"
 
+	"github.com/cloudfoundry-community/docker-broker/src/internal/brokerclient"
 	"github.com/cloudfoundry-community/docker-broker/src/internal/config"
 )
 
@@ -35,14 +35,11 @@ type CFConfig struct {
 	CACert            string `json:"ca_cert"` // PEM: trusted besides the system's CAs
 }
 
-// BrokerConfig is the broker as Cloud Foundry is to reach it. The registrar fetches its
-// catalog itself, so the errand VM must reach URL too.
+// BrokerConfig is the broker as Cloud Foundry is to reach it, and the name it is registered
+// under. The registrar fetches its catalog itself, so the errand VM must reach URL too.
 type BrokerConfig struct {
-	Name              string `json:"name"`
-	URL               string `json:"url"`
-	Username          string `json:"username"`
-	Password          string `json:"password"`
-	SkipSSLValidation bool   `json:"skip_ssl_validation"`
+	Name string `json:"name"`
+	brokerclient.Endpoint
 }
 
 // AccessConfig limits access to the broker's plans. Orgs: the orgs that may use them
@@ -73,7 +70,7 @@ func LoadConfig(path string) (Config, error) {
 // Validate returns every problem of the config, each naming its field.
 func (c Config) Validate() error {
 	var errs config.Errors
-	checkURL(&errs, "cf.api_url", c.CF.APIURL)
+	config.CheckURL(&errs, "cf.api_url", c.CF.APIURL)
 	userLogin := c.CF.Username != "" || c.CF.Password != ""
 	clientLogin := c.CF.ClientID != "" || c.CF.ClientSecret != ""
 	switch {
@@ -82,19 +79,17 @@ func (c Config) Validate() error {
 	case !userLogin && !clientLogin:
 		errs.Add("cf", "needs credentials: username and password, or client_id and client_secret (a UAA client with cloud_controller.admin)")
 	case userLogin:
-		requireField(&errs, "cf.username", c.CF.Username, "the Cloud Foundry admin user")
-		requireField(&errs, "cf.password", c.CF.Password, "the Cloud Foundry admin user's password")
+		config.Require(&errs, "cf.username", c.CF.Username, "the Cloud Foundry admin user")
+		config.Require(&errs, "cf.password", c.CF.Password, "the Cloud Foundry admin user's password")
 	default:
-		requireField(&errs, "cf.client_id", c.CF.ClientID, "the UAA client")
-		requireField(&errs, "cf.client_secret", c.CF.ClientSecret, "the UAA client's secret")
+		config.Require(&errs, "cf.client_id", c.CF.ClientID, "the UAA client")
+		config.Require(&errs, "cf.client_secret", c.CF.ClientSecret, "the UAA client's secret")
 	}
 	if c.CF.CACert != "" && !x509.NewCertPool().AppendCertsFromPEM([]byte(c.CF.CACert)) {
 		errs.Add("cf.ca_cert", "holds no PEM certificate")
 	}
-	requireField(&errs, "broker.name", c.Broker.Name, "the name the broker is registered under")
-	checkURL(&errs, "broker.url", c.Broker.URL)
-	requireField(&errs, "broker.username", c.Broker.Username, "the broker's basic-auth user")
-	requireField(&errs, "broker.password", c.Broker.Password, "the broker's basic-auth password")
+	config.Require(&errs, "broker.name", c.Broker.Name, "the name the broker is registered under")
+	c.Broker.Validate(&errs, "broker")
 	checkNames(&errs, "access.orgs", c.Access.Orgs)
 	checkNames(&errs, "access.services", c.Access.Services)
 	checkNames(&errs, "access.plans", c.Access.Plans)
@@ -110,27 +105,6 @@ func (c Config) Validate() error {
 		errs.Add("access", "must stay empty for a space-scoped broker: its plans are visible in its space only")
 	}
 	return errs.Err()
-}
-
-func requireField(errs *config.Errors, path, value, what string) {
-	if strings.TrimSpace(value) == "" {
-		errs.Add(path, "is required: %s", what)
-	}
-}
-
-func checkURL(errs *config.Errors, path, raw string) {
-	if raw == "" {
-		errs.Add(path, "is required")
-		return
-	}
-	u, err := url.Parse(raw)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		errs.Add(path, "%q is not an http(s) URL such as https://api.example.com or http://10.0.0.5:8080", raw)
-		return
-	}
-	if u.User != nil {
-		errs.Add(path, "must not hold credentials: set them in their own fields")
-	}
 }
 
 // checkNames refuses empty and repeated entries of a name list.

@@ -8,8 +8,6 @@ package registrar
 
 import (
 	"context"
-	"crypto/tls"
-	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
@@ -21,6 +19,8 @@ import (
 	cfconfig "github.com/cloudfoundry/go-cfclient/v3/config"
 	"github.com/cloudfoundry/go-cfclient/v3/resource"
 	"golang.org/x/oauth2"
+
+	"github.com/cloudfoundry-community/docker-broker/src/internal/brokerclient"
 )
 
 // Options tune how the registrar waits for Cloud Foundry's jobs.
@@ -38,8 +38,8 @@ type Registrar struct {
 	opts   Options
 	cf     *client.Client
 	out    io.Writer
-	as     string       // who the messages say acts: the CF user or UAA client
-	broker *http.Client // fetches the broker's catalog
+	as     string               // who the messages say acts: the CF user or UAA client
+	broker *brokerclient.Client // fetches the broker's catalog
 }
 
 // New logs in to Cloud Foundry as cfg says and prints where and as whom.
@@ -58,9 +58,9 @@ func New(ctx context.Context, cfg Config, opts Options, out io.Writer) (*Registr
 	fmt.Fprintf(out, "Broker: %s at %s (username %s, skip SSL validation: %s)\n", cfg.Broker.Name, cfg.Broker.URL, cfg.Broker.Username, yesNo(cfg.Broker.SkipSSLValidation))
 	fmt.Fprintf(out, "Authenticating with Cloud Foundry as %s...\n", r.as)
 
-	tlsConfig, err := clientTLS(cfg.CF.CACert)
+	tlsConfig, err := brokerclient.TLSTrusting(cfg.CF.CACert)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("cf.ca_cert: %w", err)
 	}
 	options := []cfconfig.Option{
 		cfconfig.HttpClient(&http.Client{Transport: &http.Transport{Proxy: http.ProxyFromEnvironment, TLSClientConfig: tlsConfig}}),
@@ -87,25 +87,12 @@ func New(ctx context.Context, cfg Config, opts Options, out io.Writer) (*Registr
 		return nil, &Error{Action: "logging in to Cloud Foundry as " + r.as, Err: err}
 	}
 	fmt.Fprintln(out, "OK")
-	// Verifying the broker's certificate is the operator's choice, as it is for Cloud Controller.
-	brokerTLS := &tls.Config{InsecureSkipVerify: cfg.Broker.SkipSSLValidation}
-	r.broker = &http.Client{Timeout: 60 * time.Second, Transport: &http.Transport{Proxy: http.ProxyFromEnvironment, TLSClientConfig: brokerTLS}}
+	// The broker's CA, and Cloud Foundry's: a broker behind a route (route-registration.yml)
+	// answers with the routers' certificate, which the CA of the CF API usually signed.
+	if r.broker, err = brokerclient.New(cfg.Broker.Endpoint, cfg.CF.CACert); err != nil {
+		return nil, fmt.Errorf("broker.ca_cert: %w", err)
+	}
 	return r, nil
-}
-
-// clientTLS trusts the system's CAs and, when given, caPEM.
-func clientTLS(caPEM string) (*tls.Config, error) {
-	if caPEM == "" {
-		return &tls.Config{}, nil
-	}
-	pool, err := x509.SystemCertPool()
-	if err != nil {
-		pool = x509.NewCertPool()
-	}
-	if !pool.AppendCertsFromPEM([]byte(caPEM)) {
-		return nil, errors.New("cf.ca_cert holds no PEM certificate")
-	}
-	return &tls.Config{RootCAs: pool}, nil
 }
 
 func yesNo(b bool) string {

@@ -3,6 +3,7 @@ package registrar
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"net/http"
@@ -13,10 +14,13 @@ import (
 	"testing"
 	"time"
 
+	boshtpl "github.com/cloudfoundry/bosh-cli/v7/director/template"
 	"github.com/cloudfoundry/go-cfclient/v3/client"
 	cfconfig "github.com/cloudfoundry/go-cfclient/v3/config"
 	"github.com/cloudfoundry/go-cfclient/v3/resource"
 
+	"github.com/cloudfoundry-community/docker-broker/src/internal/boshrelease"
+	"github.com/cloudfoundry-community/docker-broker/src/internal/brokerclient"
 	"github.com/cloudfoundry-community/docker-broker/src/internal/cfstandin"
 )
 
@@ -45,7 +49,27 @@ type fakeBroker struct {
 
 func newFakeBroker(t *testing.T) *fakeBroker {
 	b := &fakeBroker{catalog: fakeBrokerCatalog}
-	b.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	b.Server = httptest.NewServer(b.handler())
+	t.Cleanup(b.Close)
+	return b
+}
+
+// newHTTPSFakeBroker is a fake broker serving HTTPS with cert.
+func newHTTPSFakeBroker(t *testing.T, cert boshrelease.Certificate) *fakeBroker {
+	pair, err := tls.X509KeyPair([]byte(cert.Certificate), []byte(cert.PrivateKey))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := &fakeBroker{catalog: fakeBrokerCatalog}
+	b.Server = httptest.NewUnstartedServer(b.handler())
+	b.TLS = &tls.Config{Certificates: []tls.Certificate{pair}}
+	b.StartTLS()
+	t.Cleanup(b.Close)
+	return b
+}
+
+func (b *fakeBroker) handler() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		user, pass, _ := r.BasicAuth()
 		if user != "broker" || pass != brokerPassword || r.Header.Get("X-Broker-API-Version") == "" {
 			w.WriteHeader(http.StatusUnauthorized)
@@ -70,9 +94,7 @@ func newFakeBroker(t *testing.T) *fakeBroker {
 			w.WriteHeader(http.StatusAccepted)
 			fmt.Fprint(w, `{"operation":"deprovision"}`)
 		}
-	}))
-	t.Cleanup(b.Close)
-	return b
+	})
 }
 
 func (b *fakeBroker) received(request string) int {
@@ -98,10 +120,16 @@ type env struct {
 }
 
 func newEnv(t *testing.T) *env {
-	e := &env{t: t, broker: newFakeBroker(t)}
+	return newEnvWith(t, newFakeBroker(t))
+}
+
+// newEnvWith is a Cloud Foundry stand-in with broker, trusting brokerCAs (PEM) as Cloud
+// Controller trusts the CAs an operator adds.
+func newEnvWith(t *testing.T, broker *fakeBroker, brokerCAs ...string) *env {
+	e := &env{t: t, broker: broker}
 	e.cf = cfstandin.Start(cfstandin.Options{
 		AdminPassword: adminPassword, AdminClientID: "registrar", AdminClientSecret: clientSecret,
-		PollInterval: 10 * time.Millisecond,
+		PollInterval: 10 * time.Millisecond, BrokerCACerts: brokerCAs,
 		Logf: func(format string, args ...any) {
 			e.mu.Lock()
 			defer e.mu.Unlock()
@@ -115,7 +143,7 @@ func newEnv(t *testing.T) *env {
 func (e *env) config() Config {
 	return Config{
 		CF:     CFConfig{APIURL: e.cf.URL, Username: "admin", Password: adminPassword, SkipSSLValidation: true},
-		Broker: BrokerConfig{Name: "docker-broker", URL: e.broker.URL, Username: "broker", Password: brokerPassword},
+		Broker: BrokerConfig{Name: "docker-broker", Endpoint: brokerclient.Endpoint{URL: e.broker.URL, Username: "broker", Password: brokerPassword}},
 	}
 }
 
@@ -482,5 +510,76 @@ func TestDeregisterRefusesThenPurges(t *testing.T) {
 	}
 	if out, err := e.run(e.config(), true); err != nil || !strings.Contains(out, "Service broker 'docker-broker' does not exist - nothing to deregister") {
 		t.Errorf("deregistering again must succeed and say so: %v\n%s", err, out)
+	}
+}
+
+// certificates generates a CA and a server certificate it signs for 127.0.0.1, as the vars
+// store does for operators/broker-tls.yml.
+func certificates(t *testing.T, name string) (ca, server boshrelease.Certificate) {
+	t.Helper()
+	store := boshrelease.NewVarsStore()
+	for _, def := range []boshtpl.VariableDefinition{
+		{Name: name + "-ca", Type: "certificate", Options: map[any]any{"is_ca": true, "common_name": name + "-ca"}},
+		{Name: name + "-tls", Type: "certificate", Options: map[any]any{
+			"ca": name + "-ca", "common_name": name, "alternative_names": []any{"127.0.0.1"}, "extended_key_usage": []any{"server_auth"}}},
+	} {
+		if _, _, err := store.Get(def); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ca, err := store.Certificate(name + "-ca")
+	if err == nil {
+		server, err = store.Certificate(name + "-tls")
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ca, server
+}
+
+// TestRegisterAnHTTPSBrokerTrustingItsCA registers a broker that serves HTTPS with a
+// certificate of its own CA: the registrar and Cloud Controller verify it against that CA
+// (never skipping validation), Cloud Foundry records the https:// URL, and a broker whose
+// certificate another CA signed is refused with an error that says which CA to give.
+func TestRegisterAnHTTPSBrokerTrustingItsCA(t *testing.T) {
+	brokerCA, brokerCert := certificates(t, "docker-broker")
+	otherCA, _ := certificates(t, "other")
+	e := newEnvWith(t, newHTTPSFakeBroker(t, brokerCert), brokerCA.Certificate)
+	cfg := e.config()
+	cfg.Broker.CACert = brokerCA.Certificate
+	if !strings.HasPrefix(cfg.Broker.URL, "https://127.0.0.1:") {
+		t.Fatalf("the fake broker's URL is %s", cfg.Broker.URL)
+	}
+	out, err := e.run(cfg, false)
+	if err != nil {
+		t.Fatalf("register over HTTPS: %v\n%s", err, out)
+	}
+	brokers, err := e.client("admin", adminPassword).ServiceBrokers.ListAll(context.Background(), nil)
+	if err != nil || len(brokers) != 1 || brokers[0].URL != cfg.Broker.URL {
+		t.Fatalf("Cloud Foundry must list the broker at %s: %+v %v", cfg.Broker.URL, brokers, err)
+	}
+	if e.broker.received("GET /v2/catalog") < 2 {
+		t.Errorf("the registrar and Cloud Controller must each have fetched the catalog over HTTPS: %d fetches", e.broker.received("GET /v2/catalog"))
+	}
+
+	// The errand trusting another CA: the catalog fetch fails before Cloud Foundry is changed.
+	fetches := e.broker.received("GET /v2/catalog")
+	cfg.Broker.CACert = otherCA.Certificate
+	_, err = e.run(cfg, false)
+	for _, want := range []string{"fetching the broker's catalog from " + cfg.Broker.URL, "certificate signed by unknown authority", "tls.ca", "servicebroker.ca_cert"} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("with another CA the registrar must fail saying %q, got %v", want, err)
+		}
+	}
+	if e.broker.received("GET /v2/catalog") != fetches {
+		t.Error("a handshake that failed verification must not reach the broker's handler")
+	}
+
+	// Cloud Controller that does not trust the broker's CA cannot reach it either.
+	untrusting := newEnvWith(t, e.broker)
+	cfg = untrusting.config()
+	cfg.Broker.CACert = brokerCA.Certificate
+	if _, err := untrusting.run(cfg, false); err == nil || !strings.Contains(err.Error(), "could not be reached") {
+		t.Errorf("a Cloud Controller without the broker's CA must fail to reach it, got %v", err)
 	}
 }
