@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 
+	boshtpl "github.com/cloudfoundry/bosh-cli/v7/director/template"
+
 	"github.com/cloudfoundry-community/docker-broker/src/internal/boshrelease"
 	"github.com/cloudfoundry-community/docker-broker/src/internal/brokerclient"
 	"github.com/cloudfoundry-community/docker-broker/src/internal/registrar"
@@ -74,7 +76,22 @@ func cfProperties() map[string]any {
 	return map[string]any{"cf": map[string]any{"api_url": "https://api.example.com", "username": "admin", "password": "cf-admin-secret"}}
 }
 
+// newCA is the PEM of a CA certificate that the vars store generates.
+func newCA(t *testing.T, name string) string {
+	t.Helper()
+	store := boshrelease.NewVarsStore()
+	if _, _, err := store.Get(boshtpl.VariableDefinition{Name: name, Type: "certificate", Options: map[any]any{"is_ca": true, "common_name": name}}); err != nil {
+		t.Fatal(err)
+	}
+	ca, err := store.Certificate(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ca.Certificate
+}
+
 func TestErrandsTakeTheBrokerFromTheLink(t *testing.T) {
+	testCA, otherTestCA := newCA(t, "docker-broker-ca"), newCA(t, "other-ca")
 	for _, job := range []string{"broker-registrar", "broker-deregistrar"} {
 		link := brokerLink(map[string]any{"name": "docker-broker", "username": "broker", "password": "broker-secret", "port": 8080, "protocol": "http", "external_host": nil, "url": nil})
 		cfg, run, err := renderErrand(t, job, cfProperties(), map[string]boshrelease.Link{"servicebroker": link})
@@ -97,6 +114,16 @@ func TestErrandsTakeTheBrokerFromTheLink(t *testing.T) {
 		link.Properties["url"] = "https://docker-broker.system.example.com"
 		if cfg, _, _ := renderErrand(t, job, cfProperties(), map[string]boshrelease.Link{"servicebroker": link}); cfg.Broker.URL != "https://docker-broker.system.example.com" {
 			t.Errorf("%s: the link's url must win, got %s", job, cfg.Broker.URL)
+		}
+		// The broker's CA comes with the link (operators/broker-tls.yml); the property wins.
+		link.Properties["tls"] = map[string]any{"ca": testCA}
+		if cfg, _, _ := renderErrand(t, job, cfProperties(), map[string]boshrelease.Link{"servicebroker": link}); cfg.Broker.CACert != testCA {
+			t.Errorf("%s: the link's tls.ca must be the broker's ca_cert, got %q", job, cfg.Broker.CACert)
+		}
+		props := cfProperties()
+		props["servicebroker"] = map[string]any{"ca_cert": otherTestCA}
+		if cfg, _, _ := renderErrand(t, job, props, map[string]boshrelease.Link{"servicebroker": link}); cfg.Broker.CACert != otherTestCA {
+			t.Errorf("%s: servicebroker.ca_cert must override the link's CA, got %q", job, cfg.Broker.CACert)
 		}
 	}
 }

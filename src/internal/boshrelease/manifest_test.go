@@ -263,3 +263,63 @@ func TestEveryPairOfOpsFilesInterpolatesInEitherOrder(t *testing.T) {
 		}
 	}
 }
+
+// TestBrokerCertificateNamesTheHostsTheBrokerIsCalledBy: with operators/broker-tls.yml the
+// broker serves HTTPS with docker-broker-tls, a server certificate of docker-broker-ca that
+// names the VM's BOSH DNS names and loopback, and the name of the host that the ops file in use
+// puts in the broker's URL: the static IP, the external host or the route.
+func TestBrokerCertificateNamesTheHostsTheBrokerIsCalledBy(t *testing.T) {
+	for _, c := range []struct {
+		ops  string
+		name string
+	}{
+		{"", ""},
+		{"operators/static-ip.yml", "10.244.0.144"},
+		{"operators/external-host.yml", "docker-services.example.com"},
+		{"operators/route-registration.yml", "docker-broker.system.example.com"},
+	} {
+		t.Run("broker-tls with "+c.ops, func(t *testing.T) {
+			ops := []string{"operators/broker-tls.yml"}
+			if c.ops != "" {
+				ops = append(ops, c.ops)
+			}
+			in := composition{ops: ops}.interpolation(t)
+			m, err := in.Manifest()
+			if err != nil {
+				t.Fatal(err)
+			}
+			docker, _ := m.InstanceGroup("docker")
+			job, _ := docker.Job("docker-broker")
+			pair, _ := in.VarsStore.Certificate("docker-broker-tls")
+			wantTLS := map[string]any{"cert": pair.Certificate, "key": pair.PrivateKey, "ca": pair.CA}
+			if job.Properties["protocol"] != "https" || !maps.Equal(job.Properties["tls"].(map[string]any), wantTLS) {
+				t.Errorf("docker-broker job: protocol %v, tls %v; want https with docker-broker-tls", job.Properties["protocol"], job.Properties["tls"])
+			}
+
+			ca := parseCert(t, in.VarsStore, "docker-broker-ca", "certificate")
+			server := parseCert(t, in.VarsStore, "docker-broker-tls", "certificate")
+			if caPair, _ := in.VarsStore.Certificate("docker-broker-ca"); !ca.IsCA || pair.CA != caPair.Certificate {
+				t.Error("docker-broker-tls is not signed by the CA docker-broker-ca")
+			}
+			if !slices.Equal(server.ExtKeyUsage, []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}) {
+				t.Errorf("extended key usages %v, want only server_auth", server.ExtKeyUsage)
+			}
+			pool := x509.NewCertPool()
+			pool.AddCert(ca)
+			names := []string{"127.0.0.1", "0a1b2c.docker.default.docker-broker.bosh"}
+			if c.name != "" {
+				names = append(names, c.name)
+			}
+			for _, name := range names {
+				if _, err := server.Verify(x509.VerifyOptions{Roots: pool, DNSName: name, KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}}); err != nil {
+					t.Errorf("a client calling the broker %s: %v", name, err)
+				}
+			}
+			for _, other := range []string{"10.244.0.144", "docker-services.example.com", "docker-broker.system.example.com"} {
+				if other != c.name && server.VerifyHostname(other) == nil {
+					t.Errorf("the certificate names %s without the ops file that makes it the broker's host", other)
+				}
+			}
+		})
+	}
+}

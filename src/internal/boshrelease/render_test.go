@@ -385,6 +385,48 @@ func TestRenderedConfigsFollowTheOpsFiles(t *testing.T) {
 			t.Errorf("external_host = %v, want %v", broker["external_host"], operatorVars["broker-external-host"])
 		}
 	})
+	t.Run("broker-tls", func(t *testing.T) {
+		// The broker serves the certificate; the errands, given the link, register the https://
+		// URL and trust the CA.
+		c := composition{"", []string{"operators/cf-integration.yml", "operators/broker-tls.yml", "operators/static-ip.yml"}}
+		dst, _, in := renderDocker(t, c)
+		var broker map[string]any
+		readJSON(t, filepath.Join(dst, "docker-broker/config/broker.json"), &broker)
+		tls := broker["tls"].(map[string]any)
+		if tls["cert"] != "/var/vcap/jobs/docker-broker/config/tls-cert.pem" || tls["key"] != "/var/vcap/jobs/docker-broker/config/tls-key.pem" {
+			t.Errorf("broker.json tls = %v", tls)
+		}
+		pair, _ := in.VarsStore.Certificate("docker-broker-tls")
+		for file, want := range map[string]string{"tls-cert.pem": pair.Certificate, "tls-key.pem": pair.PrivateKey} {
+			if got, _ := os.ReadFile(filepath.Join(dst, "docker-broker/config", file)); strings.TrimSpace(string(got)) != strings.TrimSpace(want) {
+				t.Errorf("docker-broker/config/%s does not hold docker-broker-tls's PEM", file)
+			}
+		}
+		if script, _ := os.ReadFile(filepath.Join(dst, "docker-broker/bin/post-start")); !strings.Contains(string(script), "https://127.0.0.1:8080/v2/catalog") {
+			t.Errorf("post-start does not check the catalog over HTTPS:\n%s", script)
+		}
+
+		m, err := in.Manifest()
+		if err != nil {
+			t.Fatal(err)
+		}
+		jobs, err := boshrelease.LoadJobs(repoRoot(t))
+		if err != nil {
+			t.Fatal(err)
+		}
+		d := boshrelease.Deployment{Manifest: m, Release: release, Jobs: jobs}
+		for _, errand := range []string{"broker-registrar", "broker-deregistrar"} {
+			dst := t.TempDir()
+			if _, err := d.Render(newRenderer(t), errand, 0, dst); err != nil {
+				t.Fatal(err)
+			}
+			var cfg struct{ Broker map[string]any }
+			readJSON(t, filepath.Join(dst, errand, "config/registrar.json"), &cfg)
+			if cfg.Broker["url"] != "https://10.244.0.144:8080" || cfg.Broker["ca_cert"] != pair.CA {
+				t.Errorf("%s: broker url %v, ca_cert %.40v...; want https://10.244.0.144:8080 and docker-broker-ca", errand, cfg.Broker["url"], cfg.Broker["ca_cert"])
+			}
+		}
+	})
 	t.Run("local-run", func(t *testing.T) {
 		dst, _, _ := renderDocker(t, composition{"", []string{"operators/disable-remote-docker-access.yml", "operators/local-run.yml"}})
 		var supervisor, broker map[string]any
