@@ -15,10 +15,10 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/cloudfoundry-community/docker-broker/src/internal/broker"
-	"github.com/cloudfoundry-community/docker-broker/src/internal/brokerclient"
 	"github.com/cloudfoundry-community/docker-broker/src/internal/brokertest"
 	"github.com/cloudfoundry-community/docker-broker/src/internal/cfstandin"
 	"github.com/cloudfoundry-community/docker-broker/src/internal/dockerengine"
+	"github.com/cloudfoundry-community/docker-broker/src/internal/osbclient"
 	"github.com/cloudfoundry-community/docker-broker/src/internal/registrar"
 	"github.com/cloudfoundry-community/docker-broker/src/internal/standin"
 	"github.com/cloudfoundry-community/docker-broker/src/internal/testenv"
@@ -48,7 +48,7 @@ func startBroker(t *testing.T, services []byte, name string, ports [2]int) *brok
 func registrarConfig(cc *cfstandin.Server, b *brokertest.Broker) registrar.Config {
 	return registrar.Config{
 		CF:     registrar.CFConfig{APIURL: cc.URL, Username: "admin", Password: e2eAdminPassword, SkipSSLValidation: true},
-		Broker: registrar.BrokerConfig{Name: e2eBrokerName, Endpoint: brokerclient.Endpoint{URL: b.URL, Username: brokertest.Username, Password: brokertest.Password}},
+		Broker: registrar.BrokerConfig{Name: e2eBrokerName, Endpoint: osbclient.Endpoint{URL: b.URL, Username: brokertest.Username, Password: brokertest.Password}},
 	}
 }
 

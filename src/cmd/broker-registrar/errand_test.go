@@ -10,7 +10,7 @@ import (
 	boshtpl "github.com/cloudfoundry/bosh-cli/v7/director/template"
 
 	"github.com/cloudfoundry-community/docker-broker/src/internal/boshrelease"
-	"github.com/cloudfoundry-community/docker-broker/src/internal/brokerclient"
+	"github.com/cloudfoundry-community/docker-broker/src/internal/osbclient"
 	"github.com/cloudfoundry-community/docker-broker/src/internal/registrar"
 	"github.com/cloudfoundry-community/docker-broker/src/internal/testenv"
 )
@@ -98,7 +98,7 @@ func TestErrandsTakeTheBrokerFromTheLink(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%s: %v", job, err)
 		}
-		want := registrar.BrokerConfig{Name: "docker-broker", Endpoint: brokerclient.Endpoint{URL: "http://10.244.0.144:8080", Username: "broker", Password: "broker-secret"}}
+		want := registrar.BrokerConfig{Name: "docker-broker", Endpoint: osbclient.Endpoint{URL: "http://10.244.0.144:8080", Username: "broker", Password: "broker-secret"}}
 		if cfg.Broker != want {
 			t.Errorf("%s: broker %+v, want %+v", job, cfg.Broker, want)
 		}
@@ -137,7 +137,7 @@ func TestErrandPropertiesOverrideTheLink(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := registrar.BrokerConfig{Name: "other", Endpoint: brokerclient.Endpoint{URL: "https://elsewhere:443", Username: "u", Password: "p", SkipSSLValidation: true}}
+	want := registrar.BrokerConfig{Name: "other", Endpoint: osbclient.Endpoint{URL: "https://elsewhere:443", Username: "u", Password: "p", SkipSSLValidation: true}}
 	if cfg.Broker != want || len(cfg.Access.Orgs) != 1 || cfg.Access.Plans[0] != "redis32/free" {
 		t.Errorf("rendered %+v", cfg)
 	}

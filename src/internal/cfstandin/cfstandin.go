@@ -70,7 +70,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/cloudfoundry-community/docker-broker/src/internal/brokerclient"
+	"github.com/cloudfoundry-community/docker-broker/src/internal/osbclient"
 )
 
 // APIVersion is the CF API v3 version the stand-in announces (the root document's
@@ -133,7 +133,7 @@ func Start(opts Options) *Server {
 	s.st.addUser(opts.AdminUser, opts.AdminPassword, true)
 	s.httpServer = httptest.NewTLSServer(s.routes())
 	s.URL = s.httpServer.URL
-	brokerTLS, err := brokerclient.TLSTrusting(opts.BrokerCACerts...)
+	brokerTLS, err := osbclient.TLSTrusting(opts.BrokerCACerts...)
 	if err != nil {
 		panic("cfstandin: Options.BrokerCACerts: " + err.Error()) // a mistake of the test that starts it
 	}

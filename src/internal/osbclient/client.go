@@ -1,6 +1,8 @@
 // Package osbclient is the platform's side of the Open Service Broker API v2.17, for the
 // programs that talk to the broker as Cloud Controller does: the errands that provision, bind,
-// upgrade and delete instances directly (sanity-test, upgrade-all-instances). It sends what a
+// upgrade and delete instances directly (sanity-test, upgrade-all-instances), the registrar
+// (which fetches the catalog before Cloud Controller does) and the orphan report (which reads
+// an operator endpoint, GET /admin/orphans). It sends what a
 // platform must send (basic auth, X-Broker-API-Version, accepts_incomplete, service and plan
 // ids) and follows asynchronous operations through last_operation until they end.
 package osbclient
@@ -128,7 +130,7 @@ func (c *Client) do(ctx context.Context, method, path string, query url.Values, 
 	}
 	resp, err := c.http.Do(req)
 	if err != nil {
-		return 0, nil, fmt.Errorf("%s %s: %w", method, path, err)
+		return 0, nil, unreachable(err)
 	}
 	defer resp.Body.Close()
 	data, err := io.ReadAll(io.LimitReader(resp.Body, 16<<20))

@@ -7,6 +7,8 @@ import (
 
 	"github.com/cloudfoundry/go-cfclient/v3/client"
 	"github.com/cloudfoundry/go-cfclient/v3/resource"
+
+	"github.com/cloudfoundry-community/docker-broker/src/internal/osbclient"
 )
 
 // serviceAccess is one service of the broker with its plans, in the catalog's order.
@@ -28,7 +30,7 @@ type planAccess struct {
 // service: plans that must no longer be public are restricted first, allowed plans are
 // enabled (public, or for each listed org), and orgs that must no longer see a plan are
 // removed. A plan already as it should be is left alone, and the output says so.
-func (r *Registrar) applyAccess(ctx context.Context, brokerGUID string, cat catalog, allowed map[string]bool, orgs []org) error {
+func (r *Registrar) applyAccess(ctx context.Context, brokerGUID string, cat osbclient.Catalog, allowed map[string]bool, orgs []org) error {
 	services, err := r.currentAccess(ctx, brokerGUID, cat, allowed)
 	if err != nil {
 		return err
@@ -164,7 +166,7 @@ func accessMessage(verb, service, plan, orgName, as string) string {
 
 // currentAccess reads the broker's plans from Cloud Foundry and their visibility, arranged
 // by the catalog's services.
-func (r *Registrar) currentAccess(ctx context.Context, brokerGUID string, cat catalog, allowed map[string]bool) ([]serviceAccess, error) {
+func (r *Registrar) currentAccess(ctx context.Context, brokerGUID string, cat osbclient.Catalog, allowed map[string]bool) ([]serviceAccess, error) {
 	opts := client.NewServicePlanListOptions()
 	opts.ServiceBrokerGUIDs.EqualTo(brokerGUID)
 	plans, err := r.cf.ServicePlans.ListAll(ctx, opts)

@@ -6,31 +6,15 @@ import (
 	"strings"
 
 	"github.com/cloudfoundry-community/docker-broker/src/internal/config"
+	"github.com/cloudfoundry-community/docker-broker/src/internal/osbclient"
 )
-
-// catalog is what the registrar needs of the broker's OSB catalog: service and plan names
-// and ids, in the broker's order.
-type catalog struct {
-	Services []catalogService `json:"services"`
-}
-
-type catalogService struct {
-	ID    string        `json:"id"`
-	Name  string        `json:"name"`
-	Plans []catalogPlan `json:"plans"`
-}
-
-type catalogPlan struct {
-	ID   string `json:"id"`
-	Name string `json:"name"`
-}
 
 // fetchCatalog gets the broker's /v2/catalog as Cloud Controller will, so that a broker the
 // platform cannot use fails here with a clear message.
-func (r *Registrar) fetchCatalog(ctx context.Context) (catalog, error) {
-	var cat catalog
-	if err := r.broker.Get(ctx, "/v2/catalog", &cat); err != nil {
-		return catalog{}, &Error{Action: "fetching the broker's catalog from " + r.cfg.Broker.URL + "/v2/catalog", Err: err}
+func (r *Registrar) fetchCatalog(ctx context.Context) (osbclient.Catalog, error) {
+	cat, err := r.broker.Catalog(ctx)
+	if err != nil {
+		return osbclient.Catalog{}, &Error{Action: "fetching the broker's catalog from " + r.cfg.Broker.URL + "/v2/catalog", Err: err}
 	}
 	return cat, nil
 }
@@ -38,9 +22,9 @@ func (r *Registrar) fetchCatalog(ctx context.Context) (catalog, error) {
 // allowed tells which plans of the catalog access.services and access.plans allow; with
 // both empty, every plan. Names that are not in the catalog are errors: a typo would
 // otherwise silently disable a service.
-func (a AccessConfig) allowed(cat catalog) (map[string]bool, error) {
+func (a AccessConfig) allowed(cat osbclient.Catalog) (map[string]bool, error) {
 	allowed := map[string]bool{} // plan catalog id
-	services := map[string]catalogService{}
+	services := map[string]osbclient.Service{}
 	for _, svc := range cat.Services {
 		services[svc.Name] = svc
 	}
@@ -70,7 +54,7 @@ func (a AccessConfig) allowed(cat catalog) (map[string]bool, error) {
 	return allowed, nil
 }
 
-func hasPlan(svc catalogService, name string) bool {
+func hasPlan(svc osbclient.Service, name string) bool {
 	for _, p := range svc.Plans {
 		if p.Name == name {
 			return true
@@ -79,7 +63,7 @@ func hasPlan(svc catalogService, name string) bool {
 	return false
 }
 
-func serviceNames(cat catalog) string {
+func serviceNames(cat osbclient.Catalog) string {
 	names := make([]string, len(cat.Services))
 	for i, svc := range cat.Services {
 		names[i] = svc.Name

@@ -4,8 +4,8 @@ import (
 	"crypto/x509"
 	"strings"
 
-	"github.com/cloudfoundry-community/docker-broker/src/internal/brokerclient"
 	"github.com/cloudfoundry-community/docker-broker/src/internal/config"
+	"github.com/cloudfoundry-community/docker-broker/src/internal/osbclient"
 )
 
 // Config is the registrar's config file, rendered by the broker-registrar and
@@ -39,7 +39,7 @@ type CFConfig struct {
 // under. The registrar fetches its catalog itself, so the errand VM must reach URL too.
 type BrokerConfig struct {
 	Name string `json:"name"`
-	brokerclient.Endpoint
+	osbclient.Endpoint
 }
 
 // AccessConfig limits access to the broker's plans. Orgs: the orgs that may use them

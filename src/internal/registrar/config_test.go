@@ -7,14 +7,14 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/cloudfoundry-community/docker-broker/src/internal/brokerclient"
 	"github.com/cloudfoundry-community/docker-broker/src/internal/config"
+	"github.com/cloudfoundry-community/docker-broker/src/internal/osbclient"
 )
 
 func validConfig() Config {
 	return Config{
 		CF:     CFConfig{APIURL: "https://api.example.com", Username: "admin", Password: "secret"},
-		Broker: BrokerConfig{Name: "docker-broker", Endpoint: brokerclient.Endpoint{URL: "http://10.0.0.5:8080", Username: "broker", Password: "broker-secret"}},
+		Broker: BrokerConfig{Name: "docker-broker", Endpoint: osbclient.Endpoint{URL: "http://10.0.0.5:8080", Username: "broker", Password: "broker-secret"}},
 	}
 }
 
@@ -52,7 +52,7 @@ func TestConfigProblemsNameTheirField(t *testing.T) {
 		{"both logins", func(c *Config) { c.CF.ClientID, c.CF.ClientSecret = "x", "y" }, []string{"cf"}},
 		{"client without secret", func(c *Config) { c.CF.Username, c.CF.Password, c.CF.ClientID = "", "", "x" }, []string{"cf.client_secret"}},
 		{"bad ca", func(c *Config) { c.CF.CACert = "not a certificate" }, []string{"cf.ca_cert"}},
-		{"broker incomplete", func(c *Config) { c.Broker = BrokerConfig{Endpoint: brokerclient.Endpoint{URL: "ftp://x"}} }, []string{"broker.name", "broker.url", "broker.username", "broker.password"}},
+		{"broker incomplete", func(c *Config) { c.Broker = BrokerConfig{Endpoint: osbclient.Endpoint{URL: "ftp://x"}} }, []string{"broker.name", "broker.url", "broker.username", "broker.password"}},
 		{"credentials in url", func(c *Config) { c.Broker.URL = "http://u:p@10.0.0.5:8080" }, []string{"broker.url"}},
 		{"bad plan entry", func(c *Config) { c.Access.Plans = []string{"redis32/free", "redis32"} }, []string{"access.plans[1]"}},
 		{"empty and repeated orgs", func(c *Config) { c.Access.Orgs = []string{"a", "", "a"} }, []string{"access.orgs[1]", "access.orgs[2]"}},
@@ -93,9 +93,9 @@ func TestLoadConfigRefusesUnknownFields(t *testing.T) {
 }
 
 func TestAccessAllowListNamesMustBeInTheCatalog(t *testing.T) {
-	cat := catalog{Services: []catalogService{
-		{ID: "r", Name: "redis32", Plans: []catalogPlan{{ID: "r1", Name: "free"}, {ID: "r2", Name: "big"}}},
-		{ID: "m", Name: "mysql56", Plans: []catalogPlan{{ID: "m1", Name: "free"}}},
+	cat := osbclient.Catalog{Services: []osbclient.Service{
+		{ID: "r", Name: "redis32", Plans: []osbclient.Plan{{ID: "r1", Name: "free"}, {ID: "r2", Name: "big"}}},
+		{ID: "m", Name: "mysql56", Plans: []osbclient.Plan{{ID: "m1", Name: "free"}}},
 	}}
 	allowed, err := AccessConfig{Services: []string{"mysql56"}, Plans: []string{"redis32/big"}}.allowed(cat)
 	if err != nil {

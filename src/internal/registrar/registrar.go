@@ -20,7 +20,7 @@ import (
 	"github.com/cloudfoundry/go-cfclient/v3/resource"
 	"golang.org/x/oauth2"
 
-	"github.com/cloudfoundry-community/docker-broker/src/internal/brokerclient"
+	"github.com/cloudfoundry-community/docker-broker/src/internal/osbclient"
 )
 
 // Options tune how the registrar waits for Cloud Foundry's jobs.
@@ -38,8 +38,8 @@ type Registrar struct {
 	opts   Options
 	cf     *client.Client
 	out    io.Writer
-	as     string               // who the messages say acts: the CF user or UAA client
-	broker *brokerclient.Client // fetches the broker's catalog
+	as     string            // who the messages say acts: the CF user or UAA client
+	broker *osbclient.Client // fetches the broker's catalog
 }
 
 // New logs in to Cloud Foundry as cfg says and prints where and as whom.
@@ -58,7 +58,7 @@ func New(ctx context.Context, cfg Config, opts Options, out io.Writer) (*Registr
 	fmt.Fprintf(out, "Broker: %s at %s (username %s, skip SSL validation: %s)\n", cfg.Broker.Name, cfg.Broker.URL, cfg.Broker.Username, yesNo(cfg.Broker.SkipSSLValidation))
 	fmt.Fprintf(out, "Authenticating with Cloud Foundry as %s...\n", r.as)
 
-	tlsConfig, err := brokerclient.TLSTrusting(cfg.CF.CACert)
+	tlsConfig, err := osbclient.TLSTrusting(cfg.CF.CACert)
 	if err != nil {
 		return nil, fmt.Errorf("cf.ca_cert: %w", err)
 	}
@@ -89,9 +89,11 @@ func New(ctx context.Context, cfg Config, opts Options, out io.Writer) (*Registr
 	fmt.Fprintln(out, "OK")
 	// The broker's CA, and Cloud Foundry's: a broker behind a route (route-registration.yml)
 	// answers with the routers' certificate, which the CA of the CF API usually signed.
-	if r.broker, err = brokerclient.New(cfg.Broker.Endpoint, cfg.CF.CACert); err != nil {
+	brokerConfig, err := cfg.Broker.Config(cfg.CF.CACert)
+	if err != nil {
 		return nil, fmt.Errorf("broker.ca_cert: %w", err)
 	}
+	r.broker = osbclient.New(brokerConfig)
 	return r, nil
 }
 

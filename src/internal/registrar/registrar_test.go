@@ -20,8 +20,8 @@ import (
 	"github.com/cloudfoundry/go-cfclient/v3/resource"
 
 	"github.com/cloudfoundry-community/docker-broker/src/internal/boshrelease"
-	"github.com/cloudfoundry-community/docker-broker/src/internal/brokerclient"
 	"github.com/cloudfoundry-community/docker-broker/src/internal/cfstandin"
+	"github.com/cloudfoundry-community/docker-broker/src/internal/osbclient"
 )
 
 const (
@@ -143,7 +143,7 @@ func newEnvWith(t *testing.T, broker *fakeBroker, brokerCAs ...string) *env {
 func (e *env) config() Config {
 	return Config{
 		CF:     CFConfig{APIURL: e.cf.URL, Username: "admin", Password: adminPassword, SkipSSLValidation: true},
-		Broker: BrokerConfig{Name: "docker-broker", Endpoint: brokerclient.Endpoint{URL: e.broker.URL, Username: "broker", Password: brokerPassword}},
+		Broker: BrokerConfig{Name: "docker-broker", Endpoint: osbclient.Endpoint{URL: e.broker.URL, Username: "broker", Password: brokerPassword}},
 	}
 }
 
