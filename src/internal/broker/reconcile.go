@@ -104,24 +104,13 @@ func (b *Broker) reconcile(ctx context.Context) (Reconciliation, error) {
 		RecreatedContainers: []string{}, StartedContainers: []string{}, ResumedOperations: []string{},
 		FailedOperations: []string{}, CleanedUpFailedProvisions: []string{}, DroppedHalfCreatedBindings: []string{}, Problems: []string{},
 	}
-	containers, err := b.engine.ListContainers(ctx, map[string]string{LabelBroker: b.cfg.Name})
+	cmp, err := b.compare(ctx)
 	if err != nil {
 		return report, err
-	}
-	records, err := b.store.Instances()
-	if err != nil {
-		return report, err
-	}
-	byInstance := map[string]dockerengine.Container{}
-	for _, c := range containers {
-		byInstance[c.Labels[LabelInstanceID]] = c
 	}
 	var recreate []store.Instance
-	known := map[string]bool{}
-	for _, inst := range records {
-		known[containerName(inst.ID)] = true
-		c, hasContainer := byInstance[inst.ID]
-		delete(byInstance, inst.ID)
+	for _, inst := range cmp.records {
+		c, hasContainer := cmp.containers[inst.ID]
 		switch {
 		case inst.Operation.InProgress():
 			b.resumeOrFail(inst, &report)
@@ -137,18 +126,60 @@ func (b *Broker) reconcile(ctx context.Context) (Reconciliation, error) {
 			report.StartedContainers = append(report.StartedContainers, inst.ID)
 		}
 	}
-	for _, c := range byInstance {
-		report.ContainersWithoutRecord = append(report.ContainersWithoutRecord, c.Name)
+	report.ContainersWithoutRecord = cmp.containersWithoutRecord
+	report.DirectoriesWithoutRecord = cmp.directoriesWithoutRecord
+	b.recreateContainers(ctx, recreate, &report)
+	return report, nil
+}
+
+// comparison is how this broker's records and its containers and directories match up.
+type comparison struct {
+	records []store.Instance
+	// containers are the containers of the records that have one, by instance id.
+	containers map[string]dockerengine.Container
+	// containersWithoutRecord are the names of containers labelled as this broker's whose
+	// instance it has no record of; directoriesWithoutRecord the instance directories of
+	// data_dir that belong to no record. Both sorted, empty rather than nil (for the reports).
+	containersWithoutRecord  []string
+	directoriesWithoutRecord []string
+}
+
+// compare reads the records, the engine's containers and the data directory, and matches
+// them. It changes nothing: the reconciliation at start acts on it, the orphan report only
+// reports it.
+func (b *Broker) compare(ctx context.Context) (comparison, error) {
+	containers, err := b.engine.ListContainers(ctx, map[string]string{LabelBroker: b.cfg.Name})
+	if err != nil {
+		return comparison{}, err
 	}
-	sort.Strings(report.ContainersWithoutRecord)
+	records, err := b.store.Instances()
+	if err != nil {
+		return comparison{}, err
+	}
+	cmp := comparison{records: records, containers: map[string]dockerengine.Container{}, containersWithoutRecord: []string{}, directoriesWithoutRecord: []string{}}
+	byInstance := map[string]dockerengine.Container{}
+	for _, c := range containers {
+		byInstance[c.Labels[LabelInstanceID]] = c
+	}
+	known := map[string]bool{}
+	for _, inst := range records {
+		known[containerName(inst.ID)] = true
+		if c, ok := byInstance[inst.ID]; ok {
+			cmp.containers[inst.ID] = c
+			delete(byInstance, inst.ID)
+		}
+	}
+	for _, c := range byInstance {
+		cmp.containersWithoutRecord = append(cmp.containersWithoutRecord, c.Name)
+	}
+	sort.Strings(cmp.containersWithoutRecord)
 	entries, _ := os.ReadDir(b.cfg.DataDir)
 	for _, e := range entries {
 		if e.IsDir() && strings.HasPrefix(e.Name(), "cf-") && !known[e.Name()] {
-			report.DirectoriesWithoutRecord = append(report.DirectoriesWithoutRecord, e.Name())
+			cmp.directoriesWithoutRecord = append(cmp.directoriesWithoutRecord, e.Name())
 		}
 	}
-	b.recreateContainers(ctx, recreate, &report)
-	return report, nil
+	return cmp, nil
 }
 
 // resumeOrFail runs an operation that a stop interrupted again, or fails it if it was

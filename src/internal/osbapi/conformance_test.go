@@ -437,6 +437,7 @@ func TestWrongMethodIs405WithAllow(t *testing.T) {
 		{"/v2/service_instances/inst-1/service_bindings/bind-1", []string{http.MethodPost, http.MethodPatch}, "DELETE, GET, PUT"},
 		{"/v2/service_instances/inst-1/service_bindings/bind-1/last_operation", []string{http.MethodPost}, "GET"},
 		{"/admin/reconciliation", []string{http.MethodPost, http.MethodDelete}, "GET"},
+		{"/admin/orphans", []string{http.MethodPost, http.MethodDelete}, "GET"},
 	}
 	for _, c := range cases {
 		for _, method := range c.methods {
@@ -538,6 +539,10 @@ func TestAdminEndpointNeedsNoVersionHeader(t *testing.T) {
 	assertStatus(t, resp, http.StatusOK)
 	assertJSON(t, resp.Body, `{"containers_without_records":["cf-x"]}`)
 
+	resp = h.do(http.MethodGet, "/admin/orphans", "", withVersion(""))
+	assertStatus(t, resp, http.StatusOK)
+	assertJSON(t, resp.Body, `{"at":"0001-01-01T00:00:00Z","containers_without_record":["cf-lost"],"directories_without_record":[],"records_without_container":[]}`)
+
 	h.admin.reconciliationFunc = func(context.Context) (any, error) { return nil, errors.New("bolt: database locked at /var/vcap/store") }
 	resp = h.do(http.MethodGet, "/admin/reconciliation", "")
 	assertStatus(t, resp, http.StatusInternalServerError)
@@ -571,7 +576,8 @@ func TestBasicAuth(t *testing.T) {
 	for _, e := range endpoints() {
 		targets = append(targets, target{e.name, e.method, e.defaultPath(), e.body})
 	}
-	targets = append(targets, target{"admin reconciliation", http.MethodGet, "/admin/reconciliation", ""})
+	targets = append(targets, target{"admin reconciliation", http.MethodGet, "/admin/reconciliation", ""},
+		target{"admin orphans", http.MethodGet, "/admin/orphans", ""})
 
 	for _, tg := range targets {
 		t.Run(tg.name, func(t *testing.T) {

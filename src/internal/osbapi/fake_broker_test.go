@@ -166,6 +166,10 @@ func (f *fakeAdmin) Reconciliation(ctx context.Context) (any, error) {
 	return map[string]any{"orphaned_containers": []string{}}, nil
 }
 
+func (f *fakeAdmin) Orphans(context.Context) (osbapi.Orphans, error) {
+	return osbapi.Orphans{ContainersWithoutRecord: []string{"cf-lost"}, DirectoriesWithoutRecord: []string{}, RecordsWithoutContainer: []string{}}, nil
+}
+
 func (f *fakeAdmin) Calls() int {
 	f.mu.Lock()
 	defer f.mu.Unlock()

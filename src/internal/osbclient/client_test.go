@@ -147,6 +147,8 @@ func (f *fakeBroker) BindingLastOperation(context.Context, osbapi.LastOperationR
 
 func (f *fakeBroker) Reconciliation(context.Context) (any, error) { return nil, nil }
 
+func (f *fakeBroker) Orphans(context.Context) (osbapi.Orphans, error) { return osbapi.Orphans{}, nil }
+
 // serve puts f behind the real OSB handler and returns a client of it that presents password.
 func serve(t *testing.T, f *fakeBroker, password string) *osbclient.Client {
 	t.Helper()
