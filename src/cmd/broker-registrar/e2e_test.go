@@ -65,9 +65,10 @@ func (s *cfSession) loginAsAdmin(apiURL string) {
 	s.must("target", "-o", "demo", "-s", "dev")
 }
 
-// runRegistrar runs the broker-registrar binary as the errand does and returns its output
-// and exit error, failing the test if a password shows in the output.
-func runRegistrar(t *testing.T, command string, cfg registrar.Config) (string, error) {
+// runRegistrar runs the broker-registrar binary as an errand does with config cfg (a
+// registrar.Config, an orphanreport.Config) and returns its output and exit error, failing
+// the test if a password shows in the output.
+func runRegistrar(t *testing.T, command string, cfg any) (string, error) {
 	t.Helper()
 	bin, err := testenv.Binary("broker-registrar")
 	if err != nil {

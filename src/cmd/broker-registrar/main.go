@@ -1,27 +1,34 @@
-// broker-registrar is the program of the broker-registrar and broker-deregistrar errands:
-// it registers the broker with Cloud Foundry and enables access to its plans, or
-// deregisters it, through the CF API v3.
+// broker-registrar is the program of the release's errands: it registers the broker with
+// Cloud Foundry and enables access to its plans, or deregisters it, through the CF API v3
+// (broker-registrar, broker-deregistrar), and reports the broker's orphans (orphan-report).
 //
-//	broker-registrar register FILE       create or update the broker, then enable access to its plans
-//	broker-registrar deregister FILE     delete the broker (its instances too with purge_instances)
-//	broker-registrar check-config FILE   print every problem of FILE, exit 1 if there is one
+//	broker-registrar register FILE        create or update the broker, then enable access to its plans
+//	broker-registrar deregister FILE      delete the broker (its instances too with purge_instances)
+//	broker-registrar orphan-report FILE   print the broker's orphans; exit 1 if there are any, 2 if there is no report
+//	broker-registrar check-config FILE    print every problem of FILE, exit 1 if there is one
 package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"syscall"
 
 	"github.com/cloudfoundry-community/docker-broker/src/internal/config"
+	"github.com/cloudfoundry-community/docker-broker/src/internal/orphanreport"
+	"github.com/cloudfoundry-community/docker-broker/src/internal/osbclient"
 	"github.com/cloudfoundry-community/docker-broker/src/internal/registrar"
 )
 
 const usage = `usage:
-  broker-registrar register FILE       create or update the service broker in Cloud Foundry and enable access to its plans
-  broker-registrar deregister FILE     delete the service broker from Cloud Foundry
-  broker-registrar check-config FILE   validate FILE and print every problem with its field`
+  broker-registrar register FILE        create or update the service broker in Cloud Foundry and enable access to its plans
+  broker-registrar deregister FILE      delete the service broker from Cloud Foundry
+  broker-registrar orphan-report FILE   print the broker's containers and directories without records and records without containers;
+                                        exit 0 if there are none, 1 if there are, 2 if the broker gave no report
+  broker-registrar check-config FILE    validate FILE and print every problem with its field`
 
 func main() {
 	if len(os.Args) != 3 {
@@ -34,14 +41,24 @@ func main() {
 		os.Exit(checkConfig(path))
 	case "register", "deregister":
 		os.Exit(run(command, path))
+	case "orphan-report":
+		os.Exit(orphanReport(path))
 	default:
 		fmt.Fprintln(os.Stderr, usage)
 		os.Exit(2)
 	}
 }
 
+// checkConfig validates an errand's config file, telling them apart by the name their jobs
+// render them under: orphan-report.json is the orphan report's, any other the registrar's.
 func checkConfig(path string) int {
-	if _, err := registrar.LoadConfig(path); err != nil {
+	var err error
+	if filepath.Base(path) == "orphan-report.json" {
+		_, err = orphanreport.LoadConfig(path)
+	} else {
+		_, err = registrar.LoadConfig(path)
+	}
+	if err != nil {
 		config.PrintProblems(os.Stdout, path, err)
 		return 1
 	}
@@ -68,6 +85,32 @@ func run(command, path string) int {
 	if err != nil {
 		fmt.Println("FAILED")
 		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	return 0
+}
+
+// orphanReport exits 1 when something is orphaned, so that `bosh run-errand orphan-report`
+// fails then, and 2 when there is no report: 1 always means orphans.
+func orphanReport(path string) int {
+	cfg, err := orphanreport.LoadConfig(path)
+	if err != nil {
+		config.PrintProblems(os.Stderr, path, err)
+		return 2
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
+	defer stop()
+	orphaned, err := orphanreport.Run(ctx, cfg, os.Stdout)
+	if err != nil {
+		fmt.Println("FAILED: no orphan report")
+		var unreachable *osbclient.UnreachableError
+		if errors.As(err, &unreachable) {
+			fmt.Fprintln(os.Stderr, "the broker did not answer; is the docker-broker job running (bosh instances --ps)?")
+		}
+		fmt.Fprintln(os.Stderr, err)
+		return 2
+	}
+	if orphaned {
 		return 1
 	}
 	return 0
