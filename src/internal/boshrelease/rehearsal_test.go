@@ -6,6 +6,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -42,6 +43,7 @@ func TestDeployRehearsal(t *testing.T) {
 	defer cancel()
 	r := deploy(ctx, t)
 	r.useRedis(ctx, t)
+	r.runOrphanReport(t)
 	// Remote docker clients: the Engine API on TCP takes the manifest's client certificate,
 	// verified against docker-ca, and refuses a client without one.
 	checkRemoteEngine(t, r.in.VarsStore, r.dockerPort)
@@ -50,7 +52,9 @@ func TestDeployRehearsal(t *testing.T) {
 
 // rehearsal is the docker instance group deployed on this machine: the sandboxed /var/vcap, the
 // interpolation (its vars store holds the generated credentials), the rendered deployment, the
-// engine the docker job runs and a platform's client of the broker.
+// engine the docker job runs and a platform's client of the broker. The broker serves HTTPS
+// (operators/broker-tls.yml): the client verifies it against docker-broker-ca, as Cloud
+// Controller does once the operator made it trust that CA.
 type rehearsal struct {
 	sandbox    boshrelease.Sandbox
 	in         boshrelease.Interpolation
@@ -110,6 +114,7 @@ func deploy(ctx context.Context, t *testing.T) *rehearsal {
 		OpsFiles: []string{
 			filepath.Join(repo, "services/op-postgresql96.yml"), filepath.Join(repo, "services/op-mysql56.yml"),
 			filepath.Join(repo, "services/op-redis32.yml"), filepath.Join(repo, "operators/local-run.yml"),
+			filepath.Join(repo, "operators/broker-tls.yml"), filepath.Join(repo, "operators/orphan-report.yml"),
 			filepath.Join("testdata", "rehearsal.yml"),
 		},
 		Vars: map[string]any{
@@ -153,9 +158,40 @@ func deploy(ctx context.Context, t *testing.T) *rehearsal {
 	waitForImage(ctx, t, engine, "frodenas/redis:3.2", sandbox)
 
 	password, _ := in.VarsStore.Value("docker-broker-password")
+	ca, err := in.VarsStore.Certificate("docker-broker-ca")
+	if err != nil {
+		t.Fatal(err)
+	}
+	roots := x509.NewCertPool()
+	roots.AppendCertsFromPEM([]byte(ca.Certificate))
 	return &rehearsal{
 		sandbox: sandbox, in: in, deployment: d, engine: engine, dockerPort: dockerPort,
-		broker: osbClient{url: fmt.Sprintf("http://127.0.0.1:%d", brokerPort), username: "broker", password: fmt.Sprint(password)},
+		broker: osbClient{
+			url: fmt.Sprintf("https://127.0.0.1:%d", brokerPort), username: "broker", password: fmt.Sprint(password),
+			http: &http.Client{Timeout: time.Minute, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: roots}}},
+		},
+	}
+}
+
+// runOrphanReport renders the orphan-report errand from its templates and the servicebroker link
+// (the https URL and the broker's CA) and runs it as `bosh run-errand` does: nothing orphaned
+// after the provision (exit 0); a directory of no instance makes it fail (exit 1) naming it.
+func (r *rehearsal) runOrphanReport(t *testing.T) {
+	if _, err := r.deployment.Render(newRenderer(t), "orphan-report", 0, r.sandbox.Path("jobs")); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := r.sandbox.RunScript("orphan-report", "bin/run", nil); err != nil || !strings.Contains(out, "No orphans at ") {
+		t.Fatalf("orphan-report errand on a healthy deployment: %v\n%s", err, out)
+	}
+	stray := r.sandbox.Path("store", "docker-broker", "instances", "cf-stray")
+	if err := os.Mkdir(stray, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	defer os.Remove(stray)
+	out, err := r.sandbox.RunScript("orphan-report", "bin/run", nil)
+	var exit *exec.ExitError
+	if !errors.As(err, &exit) || exit.ExitCode() != 1 || !strings.Contains(out, "directory without record   cf-stray") {
+		t.Errorf("orphan-report errand with a stray directory: %v (want exit status 1)\n%s", err, out)
 	}
 }
 
@@ -277,7 +313,10 @@ func checkRemoteEngine(t *testing.T, store *boshrelease.VarsStore, port int) {
 }
 
 // osbClient speaks the Open Service Broker API as a platform does.
-type osbClient struct{ url, username, password string }
+type osbClient struct {
+	url, username, password string
+	http                    *http.Client
+}
 
 func (c osbClient) do(t *testing.T, method, path string, body any) (int, map[string]any) {
 	t.Helper()
@@ -289,7 +328,7 @@ func (c osbClient) do(t *testing.T, method, path string, body any) (int, map[str
 	req.SetBasicAuth(c.username, c.password)
 	req.Header.Set("X-Broker-API-Version", "2.17")
 	req.Header.Set("Content-Type", "application/json")
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := c.http.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
