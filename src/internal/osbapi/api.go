@@ -48,6 +48,27 @@ type Admin interface {
 	Reconciliation(ctx context.Context) (any, error)
 }
 
+// RequestObserver learns of every request the API answered (package metrics counts them).
+// route is the matched route's template ("/v2/service_instances/{instance_id}"), never the
+// path with its ids, or "unmatched".
+type RequestObserver interface {
+	RequestServed(method, route string, status int, took time.Duration)
+}
+
+// Option adds to what NewHandler serves.
+type Option func(*handler)
+
+// ObserveRequests tells o of every request.
+func ObserveRequests(o RequestObserver) Option {
+	return func(h *handler) { h.observer = o }
+}
+
+// ServeMetrics serves metrics (Prometheus's scrape endpoint) at GET /metrics to clients that
+// present creds, which may be the broker's own or a pair for Prometheus alone.
+func ServeMetrics(metrics http.Handler, creds Credentials) Option {
+	return func(h *handler) { h.metrics, h.metricsCreds = metrics, creds }
+}
+
 // Credentials are the basic-auth username and password the platform must present.
 type Credentials struct {
 	Username string
@@ -59,16 +80,20 @@ type Credentials struct {
 const maxBodyBytes = 1 << 20
 
 // NewHandler returns the API's HTTP handler.
-func NewHandler(b Broker, admin Admin, creds Credentials, log *slog.Logger) http.Handler {
+func NewHandler(b Broker, admin Admin, creds Credentials, log *slog.Logger, options ...Option) http.Handler {
 	h := &handler{broker: b, admin: admin, log: log}
-	// Match routes on the path as sent, without cleaning it: an id with an encoded slash
-	// ("a%2Fservice_bindings%2Fb") must stay one path segment instead of turning into
-	// another endpoint's path, and an id of ".." must reach pathIDs (400), not be cleaned
-	// into a redirect. pathIDs decodes the ids.
-	r := mux.NewRouter().SkipClean(true).UseEncodedPath()
-	r.Use(h.logRequests, authenticate(creds))
+	for _, o := range options {
+		o(h)
+	}
+	r := h.newRouter()
+	if h.metrics != nil {
+		h.routeMetrics(r)
+	}
+	// Every other route takes the broker's credentials.
+	api := r.NewRoute().Subrouter()
+	api.Use(authenticate(creds))
 
-	v2 := r.PathPrefix("/v2").Subrouter()
+	v2 := api.PathPrefix("/v2").Subrouter()
 	v2.Use(requireAPIVersion)
 	v2.HandleFunc("/catalog", h.catalog).Methods(http.MethodGet)
 	instance := "/service_instances/{instance_id}"
@@ -83,14 +108,45 @@ func NewHandler(b Broker, admin Admin, creds Credentials, log *slog.Logger) http
 	v2.HandleFunc(binding, h.unbind).Methods(http.MethodDelete)
 	v2.HandleFunc(binding+"/last_operation", h.bindingLastOperation).Methods(http.MethodGet)
 
-	r.HandleFunc("/admin/reconciliation", h.reconciliation).Methods(http.MethodGet)
+	api.HandleFunc("/admin/reconciliation", h.reconciliation).Methods(http.MethodGet)
 
-	// A request no route takes is answered here, after the same logging and authentication as
-	// any other (mux runs r's middlewares only for a match): 405 with Allow when its path has
-	// other methods, else 404. mux's own tell-apart is not used: in gorilla/mux 1.8.1 the routes
-	// of a subrouter carry the /v2 prefix matcher, whose match clears the method mismatch an
-	// earlier route found, so a wrong method on a /v2 path reached NotFoundHandler
-	// (gorilla/mux#751).
+	h.routeUnmatched(r, creds)
+	return r
+}
+
+// NewMetricsHandler serves metrics alone, at GET /metrics to clients that present creds: the
+// handler of a listener of its own for Prometheus.
+func NewMetricsHandler(metrics http.Handler, creds Credentials, log *slog.Logger) http.Handler {
+	h := &handler{log: log, metrics: metrics, metricsCreds: creds}
+	r := h.newRouter()
+	h.routeMetrics(r)
+	h.routeUnmatched(r, creds)
+	return r
+}
+
+// newRouter is a router that logs (and observes) every request it routes.
+func (h *handler) newRouter() *mux.Router {
+	// Match routes on the path as sent, without cleaning it: an id with an encoded slash
+	// ("a%2Fservice_bindings%2Fb") must stay one path segment instead of turning into
+	// another endpoint's path, and an id of ".." must reach pathIDs (400), not be cleaned
+	// into a redirect. pathIDs decodes the ids.
+	r := mux.NewRouter().SkipClean(true).UseEncodedPath()
+	r.Use(h.logRequests)
+	return r
+}
+
+// routeMetrics serves GET /metrics behind the metrics credentials.
+func (h *handler) routeMetrics(r *mux.Router) {
+	r.Handle("/metrics", authenticate(h.metricsCreds)(h.metrics)).Methods(http.MethodGet)
+}
+
+// routeUnmatched answers a request no route of r takes, after the same logging, and
+// authentication with creds, as any other (mux runs r's middlewares only for a match): 405
+// with Allow when its path has other methods, else 404. mux's own tell-apart is not used: in
+// gorilla/mux 1.8.1 the routes of a subrouter carry the /v2 prefix matcher, whose match clears
+// the method mismatch an earlier route found, so a wrong method on a /v2 path reached
+// NotFoundHandler (gorilla/mux#751).
+func (h *handler) routeUnmatched(r *mux.Router, creds Credentials) {
 	methods := routeMethods(r)
 	unrouted := h.logRequests(authenticate(creds)(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		if allowed := allowedMethods(r, methods, req); len(allowed) > 0 {
@@ -102,7 +158,6 @@ func NewHandler(b Broker, admin Admin, creds Credentials, log *slog.Logger) http
 	})))
 	r.NotFoundHandler = unrouted
 	r.MethodNotAllowedHandler = unrouted
-	return r
 }
 
 // routeMethods lists every method some route of r takes, sorted.
@@ -134,9 +189,12 @@ func allowedMethods(r *mux.Router, methods []string, req *http.Request) []string
 }
 
 type handler struct {
-	broker Broker
-	admin  Admin
-	log    *slog.Logger
+	broker       Broker
+	admin        Admin
+	log          *slog.Logger
+	observer     RequestObserver // nil: none
+	metrics      http.Handler    // nil: no /metrics
+	metricsCreds Credentials
 }
 
 // authenticate requires HTTP basic auth with creds on every request. Both values are compared
@@ -202,8 +260,30 @@ func (h *handler) logRequests(next http.Handler) http.Handler {
 		attrs = append(attrs, originatingIdentity(r)...)
 		rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
 		next.ServeHTTP(rec, r.WithContext(context.WithValue(r.Context(), requestAttrsKey, attrs)))
-		h.log.Info("request", append([]any{"method", r.Method, "path", r.URL.Path, "query", r.URL.RawQuery, "status", rec.status, "duration_ms", time.Since(start).Milliseconds()}, attrs...)...)
+		took := time.Since(start)
+		h.log.Info("request", append([]any{"method", r.Method, "path", r.URL.Path, "query", r.URL.RawQuery, "status", rec.status, "duration_ms", took.Milliseconds()}, attrs...)...)
+		if h.observer != nil {
+			method, route := observedRoute(r)
+			h.observer.RequestServed(method, route, rec.status, took)
+		}
 	})
+}
+
+// observedRoute is the method and route a request is counted under: the matched route's
+// template, or "unmatched" with the method only if it is a standard one, so that no client
+// can make a series per path or per made-up method.
+func observedRoute(r *http.Request) (method, route string) {
+	if current := mux.CurrentRoute(r); current != nil {
+		if template, err := current.GetPathTemplate(); err == nil {
+			return r.Method, template
+		}
+	}
+	switch r.Method {
+	case http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch,
+		http.MethodDelete, http.MethodConnect, http.MethodOptions, http.MethodTrace:
+		return r.Method, "unmatched"
+	}
+	return "OTHER", "unmatched"
 }
 
 // identityFields are the fields of each platform's originating identity (profile.md) that
