@@ -29,7 +29,7 @@ func servicesWithABrokenPlan(t *testing.T) []byte {
 	plans := services[0]["plans"].([]any)
 	services[0]["plans"] = append(plans, map[string]any{
 		"id": brokenPlan, "name": "broken", "description": "exits at once",
-		"container": map[string]any{"backend": "docker", "image": "frodenas/redis", "tag": "3.2", "entrypoint": []string{"/bin/sh", "-c", "exit 3"}},
+		"container":   map[string]any{"backend": "docker", "image": "frodenas/redis", "tag": "3.2", "entrypoint": []string{"/bin/sh", "-c", "exit 3"}},
 		"credentials": map[string]any{"password": map[string]any{"key": "REDIS_PASSWORD"}},
 	})
 	out, err := json.Marshal(services)
