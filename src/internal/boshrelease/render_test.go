@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"reflect"
 	"regexp"
 	"slices"
 	"strings"
@@ -383,6 +384,16 @@ func TestRenderedConfigsFollowTheOpsFiles(t *testing.T) {
 		readJSON(t, filepath.Join(dst, "docker-broker/config/broker.json"), &broker)
 		if broker["external_host"] != operatorVars["broker-external-host"] {
 			t.Errorf("external_host = %v, want %v", broker["external_host"], operatorVars["broker-external-host"])
+		}
+	})
+	t.Run("metrics-listener", func(t *testing.T) {
+		dst, _, in := renderDocker(t, composition{"", []string{"operators/metrics-listener.yml"}})
+		var broker map[string]any
+		readJSON(t, filepath.Join(dst, "docker-broker/config/broker.json"), &broker)
+		password, _ := in.VarsStore.Value("docker-broker-metrics-password")
+		want := map[string]any{"enabled": true, "port": 9090.0, "username": "prometheus", "password": password}
+		if got := broker["metrics"]; !reflect.DeepEqual(got, want) || password == "" {
+			t.Errorf("metrics = %v, want %v (the generated password)", got, want)
 		}
 	})
 	t.Run("local-run", func(t *testing.T) {
