@@ -2,7 +2,8 @@
 // gorilla/mux, one file per endpoint. It checks what every request must carry (basic auth,
 // X-Broker-API-Version), decodes and validates the wire format, and maps the Broker's answers
 // and errors to status codes and bodies exactly as the spec (../shared/reference/osb-notes.md)
-// asks. What an operation means is the Broker's business.
+// asks. What an operation means is the Broker's business. The operator's endpoints live here
+// too: /admin/... (admin*.go) and Prometheus's /metrics (metrics.go).
 package osbapi
 
 import (
@@ -46,27 +47,6 @@ type Broker interface {
 type Admin interface {
 	// Reconciliation returns the last report of how the store and the engine compare.
 	Reconciliation(ctx context.Context) (any, error)
-}
-
-// RequestObserver learns of every request the API answered (package metrics counts them).
-// route is the matched route's template ("/v2/service_instances/{instance_id}"), never the
-// path with its ids, or "unmatched".
-type RequestObserver interface {
-	RequestServed(method, route string, status int, took time.Duration)
-}
-
-// Option adds to what NewHandler serves.
-type Option func(*handler)
-
-// ObserveRequests tells o of every request.
-func ObserveRequests(o RequestObserver) Option {
-	return func(h *handler) { h.observer = o }
-}
-
-// ServeMetrics serves metrics (Prometheus's scrape endpoint) at GET /metrics to clients that
-// present creds, which may be the broker's own or a pair for Prometheus alone.
-func ServeMetrics(metrics http.Handler, creds Credentials) Option {
-	return func(h *handler) { h.metrics, h.metricsCreds = metrics, creds }
 }
 
 // Credentials are the basic-auth username and password the platform must present.
@@ -114,16 +94,6 @@ func NewHandler(b Broker, admin Admin, creds Credentials, log *slog.Logger, opti
 	return r
 }
 
-// NewMetricsHandler serves metrics alone, at GET /metrics to clients that present creds: the
-// handler of a listener of its own for Prometheus.
-func NewMetricsHandler(metrics http.Handler, creds Credentials, log *slog.Logger) http.Handler {
-	h := &handler{log: log, metrics: metrics, metricsCreds: creds}
-	r := h.newRouter()
-	h.routeMetrics(r)
-	h.routeUnmatched(r, creds)
-	return r
-}
-
 // newRouter is a router that logs (and observes) every request it routes.
 func (h *handler) newRouter() *mux.Router {
 	// Match routes on the path as sent, without cleaning it: an id with an encoded slash
@@ -133,11 +103,6 @@ func (h *handler) newRouter() *mux.Router {
 	r := mux.NewRouter().SkipClean(true).UseEncodedPath()
 	r.Use(h.logRequests)
 	return r
-}
-
-// routeMetrics serves GET /metrics behind the metrics credentials.
-func (h *handler) routeMetrics(r *mux.Router) {
-	r.Handle("/metrics", authenticate(h.metricsCreds)(h.metrics)).Methods(http.MethodGet)
 }
 
 // routeUnmatched answers a request no route of r takes, after the same logging, and
@@ -267,23 +232,6 @@ func (h *handler) logRequests(next http.Handler) http.Handler {
 			h.observer.RequestServed(method, route, rec.status, took)
 		}
 	})
-}
-
-// observedRoute is the method and route a request is counted under: the matched route's
-// template, or "unmatched" with the method only if it is a standard one, so that no client
-// can make a series per path or per made-up method.
-func observedRoute(r *http.Request) (method, route string) {
-	if current := mux.CurrentRoute(r); current != nil {
-		if template, err := current.GetPathTemplate(); err == nil {
-			return r.Method, template
-		}
-	}
-	switch r.Method {
-	case http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch,
-		http.MethodDelete, http.MethodConnect, http.MethodOptions, http.MethodTrace:
-		return r.Method, "unmatched"
-	}
-	return "OTHER", "unmatched"
 }
 
 // identityFields are the fields of each platform's originating identity (profile.md) that
