@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/cloudfoundry-community/docker-broker/src/internal/boshrelease"
@@ -74,6 +75,7 @@ func TestMetricsAreOnByDefaultBehindTheBrokersCredentials(t *testing.T) {
 	}
 	s, err := metricstest.Get(http.DefaultClient, p.url+"/metrics", "broker", "fault-test-password")
 	if err != nil {
+		p.stop(syscall.SIGTERM) // its log is complete, and no longer written, once it has exited
 		t.Fatalf("%v\n%s", err, p.log)
 	}
 	if got := s.Sum("docker_broker_engine_up", nil); got != 1 {
@@ -116,6 +118,7 @@ func TestMetricsPropertiesServeThemOnTheirOwnPortWithTheirOwnCredentials(t *test
 	if !s.Has("docker_broker_instances", map[string]string{"service": "redis32", "plan": "free", "state": "ready"}) {
 		t.Error("no docker_broker_instances series for redis32/free")
 	}
+	p.stop(syscall.SIGTERM) // its log is complete, and no longer written, once it has exited
 	if strings.Contains(p.log.String(), "scrape-password") {
 		t.Error("the metrics password is in the broker's log")
 	}
