@@ -65,15 +65,15 @@ func NewHandler(b Broker, admin Admin, creds Credentials, log *slog.Logger, opti
 	for _, o := range options {
 		o(h)
 	}
-	r := h.newRouter()
+	root := h.newRouter()
 	if h.metrics != nil {
-		h.routeMetrics(r)
+		h.routeMetrics(root) // behind credentials of its own
 	}
-	// Every other route takes the broker's credentials.
-	api := r.NewRoute().Subrouter()
-	api.Use(authenticate(creds))
+	// Every route of r takes the broker's credentials.
+	r := root.NewRoute().Subrouter()
+	r.Use(authenticate(creds))
 
-	v2 := api.PathPrefix("/v2").Subrouter()
+	v2 := r.PathPrefix("/v2").Subrouter()
 	v2.Use(requireAPIVersion)
 	v2.HandleFunc("/catalog", h.catalog).Methods(http.MethodGet)
 	instance := "/service_instances/{instance_id}"
@@ -88,10 +88,10 @@ func NewHandler(b Broker, admin Admin, creds Credentials, log *slog.Logger, opti
 	v2.HandleFunc(binding, h.unbind).Methods(http.MethodDelete)
 	v2.HandleFunc(binding+"/last_operation", h.bindingLastOperation).Methods(http.MethodGet)
 
-	api.HandleFunc("/admin/reconciliation", h.reconciliation).Methods(http.MethodGet)
+	r.HandleFunc("/admin/reconciliation", h.reconciliation).Methods(http.MethodGet)
 
-	h.routeUnmatched(r, creds)
-	return r
+	h.routeUnmatched(root, creds)
+	return root
 }
 
 // newRouter is a router that logs (and observes) every request it routes.
