@@ -12,6 +12,7 @@ import (
 
 	"github.com/cloudfoundry-community/docker-broker/src/internal/catalog"
 	"github.com/cloudfoundry-community/docker-broker/src/internal/config"
+	"github.com/cloudfoundry-community/docker-broker/src/internal/osbapi"
 )
 
 // Config is the broker's config file, rendered by the BOSH `docker-broker` job (or written by
@@ -46,8 +47,29 @@ type Config struct {
 
 	Services json.RawMessage `json:"services"`
 
+	Metrics MetricsConfig `json:"metrics"`
+
 	catalog *catalog.Catalog
 	ports   [2]int
+}
+
+// MetricsConfig is Prometheus's scrape endpoint, /metrics.
+type MetricsConfig struct {
+	Enabled bool `json:"enabled"` // default true
+	// Port, when set, serves /metrics on a listener of its own (on Address, with the broker's
+	// TLS); 0 serves it on the broker's listener.
+	Port int `json:"port"`
+	// Username and Password are the basic auth a scrape must present; empty: the broker's own.
+	Username string `json:"username"`
+	Password string `json:"password"`
+}
+
+// metricsCredentials are the credentials /metrics asks for.
+func (c *Config) metricsCredentials() osbapi.Credentials {
+	if c.Metrics.Username == "" {
+		return osbapi.Credentials{Username: c.Username, Password: c.Password}
+	}
+	return osbapi.Credentials{Username: c.Metrics.Username, Password: c.Metrics.Password}
 }
 
 func (c *Config) applyDefaults() {
@@ -91,7 +113,7 @@ func (c *Config) applyDefaults() {
 func loadConfig(path string) (Config, []string, error) {
 	// A bool's zero value cannot tell an absent fetch_images from false: its default is in
 	// place before decoding.
-	c := Config{FetchImages: true}
+	c := Config{FetchImages: true, Metrics: MetricsConfig{Enabled: true}}
 	if err := config.Load(path, &c); err != nil {
 		return c, nil, err
 	}
@@ -127,6 +149,16 @@ func loadConfig(path string) (Config, []string, error) {
 		if !filepath.IsAbs(f.value) {
 			errs.Add(f.path, "must be an absolute path, got %q", f.value)
 		}
+	}
+	if c.Metrics.Port < 0 || c.Metrics.Port > 65535 {
+		errs.Add("metrics.port", "%d is outside 1..65535 (or 0: serve /metrics on the broker's own port)", c.Metrics.Port)
+	} else if c.Metrics.Port == c.Port {
+		errs.Add("metrics.port", "%d is the broker's port: leave it 0 to serve /metrics there, or choose another", c.Metrics.Port)
+	}
+	if (c.Metrics.Username == "") != (c.Metrics.Password == "") {
+		errs.Add("metrics", "needs both username and password, or neither to take the broker's")
+	} else if c.Metrics.Password != "" && len(c.Metrics.Password) < 8 {
+		errs.Add("metrics.password", "must be at least 8 characters")
 	}
 	if c.MaxContainers < 0 {
 		errs.Add("max_containers", "must not be negative (0 is unlimited)")

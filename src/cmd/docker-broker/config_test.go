@@ -45,16 +45,38 @@ func TestConfigProblemsNameTheirField(t *testing.T) {
 	_, _, err := loadConfig(writeFile(t, "broker.json", `{
 		"password": "short", "address": "localhost", "port": 70000, "bind_ip": "any",
 		"port_range": "40000-30000", "data_dir": "relative", "tls": {"cert": "/c.pem"},
+		"metrics": {"port": 70000, "password": "short"},
 		"services": [{"id": "s", "name": "svc", "description": "d", "plans": [{"id": "p", "name": "free", "description": "d",
 			"container": {"backend": "docker", "image": "redis", "memory": "1x"}}]}]
 	}`))
 	if err == nil {
 		t.Fatal("accepted")
 	}
-	for _, field := range []string{"username:", "password:", "address:", "port:", "bind_ip:", "port_range:", "data_dir:", "tls:", "external_host:", "services[0].plans[0].container.memory:"} {
+	for _, field := range []string{"username:", "password:", "address:", "port:", "bind_ip:", "port_range:", "data_dir:", "tls:", "external_host:", "metrics.port:", "metrics:", "services[0].plans[0].container.memory:"} {
 		if !strings.Contains(err.Error(), field) {
 			t.Errorf("no problem reported for %s in:\n%v", field, err)
 		}
+	}
+}
+
+func TestMetricsCredentialsAreTheBrokersUnlessSet(t *testing.T) {
+	base := `"username": "broker", "password": "broker-password", "external_host": "h", "services": []`
+	c, _, err := loadConfig(writeFile(t, "broker.json", `{`+base+`}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := c.metricsCredentials(); got.Username != "broker" || got.Password != "broker-password" || !c.Metrics.Enabled {
+		t.Errorf("metrics on %v with %+v, want on with the broker's credentials", c.Metrics.Enabled, got)
+	}
+	c, _, err = loadConfig(writeFile(t, "broker.json", `{`+base+`, "metrics": {"username": "prometheus", "password": "scrape-password"}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := c.metricsCredentials(); got.Username != "prometheus" || got.Password != "scrape-password" {
+		t.Errorf("metrics credentials %+v, want prometheus's", got)
+	}
+	if _, _, err := loadConfig(writeFile(t, "broker.json", `{`+base+`, "metrics": {"port": 8080}}`)); err == nil || !strings.Contains(err.Error(), "metrics.port") {
+		t.Errorf("metrics on the broker's own port given as metrics.port: %v, want a metrics.port problem", err)
 	}
 }
 

@@ -49,9 +49,21 @@ func seedServices(t testing.TB) []byte {
 	return services
 }
 
+// freePort is a TCP port of 127.0.0.1 that nothing listens on.
+func freePort(t testing.TB) int {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
 // startBrokerProcess runs the broker with the catalog services (the JSON `services` array) on
-// the test binary's dockerd, with the redis stand-in loaded.
-func startBrokerProcess(t testing.TB, services []byte) *brokerProcess {
+// the test binary's dockerd, with the redis stand-in loaded; configure, when given, adjusts
+// its config file's keys.
+func startBrokerProcess(t testing.TB, services []byte, configure ...func(cfg map[string]any)) *brokerProcess {
 	t.Helper()
 	d := testenv.Docker(t)
 	d.Standin(t, standin.Redis)
@@ -59,12 +71,7 @@ func startBrokerProcess(t testing.TB, services []byte) *brokerProcess {
 	if err != nil {
 		t.Fatal(err)
 	}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	port := l.Addr().(*net.TCPAddr).Port
-	l.Close()
+	port := freePort(t)
 	dir := t.TempDir()
 	cfg := map[string]any{
 		"name": "fault-" + strconv.Itoa(port), "address": "127.0.0.1", "port": port,
@@ -72,6 +79,9 @@ func startBrokerProcess(t testing.TB, services []byte) *brokerProcess {
 		"docker_socket": d.Socket, "external_host": "127.0.0.1", "bind_ip": "127.0.0.1",
 		"port_range": "30000-31999", "data_dir": filepath.Join(dir, "instances"), "state_file": filepath.Join(dir, "state.db"),
 		"stop_grace": "5s", "services": json.RawMessage(services),
+	}
+	for _, c := range configure {
+		c(cfg)
 	}
 	data, _ := json.Marshal(cfg)
 	configPath := filepath.Join(dir, "broker.json")

@@ -1,5 +1,6 @@
 // docker-broker is the Open Service Broker of the BOSH `docker-broker` job: every service
-// instance is a Docker container with its own persistent directories and host ports.
+// instance is a Docker container with its own persistent directories and host ports. It also
+// serves Prometheus metrics at /metrics (config key metrics), unless they are turned off.
 //
 //	docker-broker run FILE            serve the OSB API as configured in FILE
 //	docker-broker check-config FILE   print every problem of FILE, exit 1 if there is one
@@ -21,6 +22,7 @@ import (
 	"github.com/cloudfoundry-community/docker-broker/src/internal/broker"
 	"github.com/cloudfoundry-community/docker-broker/src/internal/config"
 	"github.com/cloudfoundry-community/docker-broker/src/internal/dockerengine"
+	"github.com/cloudfoundry-community/docker-broker/src/internal/metrics"
 	"github.com/cloudfoundry-community/docker-broker/src/internal/osbapi"
 	"github.com/cloudfoundry-community/docker-broker/src/internal/store"
 )
@@ -93,7 +95,7 @@ func serve(cfg Config, log *slog.Logger) error {
 	if err := waitForEngine(ctx, engine, log, cfg.DockerSocket); err != nil {
 		return err
 	}
-	b, err := broker.New(broker.Config{
+	brokerCfg := broker.Config{
 		Catalog:         cfg.catalog,
 		Name:            cfg.Name,
 		ExternalHost:    cfg.ExternalHost,
@@ -107,7 +109,13 @@ func serve(cfg Config, log *slog.Logger) error {
 		StopGrace:       cfg.StopGrace.D(),
 		TombstoneWindow: cfg.TombstoneWindow.D(),
 		FetchImages:     cfg.FetchImages,
-	}, engine, st, log)
+	}
+	var m *metrics.Metrics
+	if cfg.Metrics.Enabled {
+		m = metrics.New()
+		brokerCfg.Observer = m
+	}
+	b, err := broker.New(brokerCfg, engine, st, log)
 	if err != nil {
 		return err
 	}
@@ -117,13 +125,59 @@ func serve(cfg Config, log *slog.Logger) error {
 	}
 	defer b.Shutdown()
 
-	handler := osbapi.NewHandler(b, b, osbapi.Credentials{Username: cfg.Username, Password: cfg.Password}, log)
-	server := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second}
-	listener, err := net.Listen("tcp", net.JoinHostPort(cfg.Address, strconv.Itoa(cfg.Port)))
+	var options []osbapi.Option
+	var metricsHandler http.Handler // on a listener of its own
+	if m != nil {
+		m.CollectState(b)
+		options = append(options, osbapi.ObserveRequests(m))
+		if cfg.Metrics.Port == 0 {
+			options = append(options, osbapi.ServeMetrics(m.Handler(log), cfg.metricsCredentials()))
+		} else {
+			metricsHandler = osbapi.NewMetricsHandler(m.Handler(log), cfg.metricsCredentials(), log)
+		}
+	}
+	handler := osbapi.NewHandler(b, b, osbapi.Credentials{Username: cfg.Username, Password: cfg.Password}, log, options...)
+	server, served, err := startServer(cfg, handler, cfg.Port)
 	if err != nil {
 		return err
 	}
-	log.Info("docker-broker serving", "address", listener.Addr().String(), "tls", cfg.TLS.Cert != "", "services", len(cfg.catalog.Services), "start_ms", time.Since(started).Milliseconds())
+	log.Info("docker-broker serving", "address", net.JoinHostPort(cfg.Address, strconv.Itoa(cfg.Port)), "tls", cfg.TLS.Cert != "", "services", len(cfg.catalog.Services), "start_ms", time.Since(started).Milliseconds(),
+		"metrics", cfg.Metrics.Enabled, "metrics_port", cfg.Metrics.Port)
+	servers := []*http.Server{server}
+	var metricsServed <-chan error // nil, never ready, without a listener of its own
+	if metricsHandler != nil {
+		metricsServer, done, err := startServer(cfg, metricsHandler, cfg.Metrics.Port)
+		if err != nil {
+			return fmt.Errorf("metrics.port: %w", err)
+		}
+		servers, metricsServed = append(servers, metricsServer), done
+	}
+	select {
+	case err := <-served:
+		return err
+	case err := <-metricsServed:
+		return fmt.Errorf("serving metrics: %w", err)
+	case <-ctx.Done():
+	}
+	log.Info("stopping: finishing requests; running operations resume at the next start")
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	for _, s := range servers {
+		if err := s.Shutdown(shutdownCtx); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			return err
+		}
+	}
+	return nil
+}
+
+// startServer serves handler on the config's address at port, with the config's TLS if it
+// has any. The channel gets the error the server stops with.
+func startServer(cfg Config, handler http.Handler, port int) (*http.Server, <-chan error, error) {
+	server := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second}
+	listener, err := net.Listen("tcp", net.JoinHostPort(cfg.Address, strconv.Itoa(port)))
+	if err != nil {
+		return nil, nil, err
+	}
 	served := make(chan error, 1)
 	go func() {
 		if cfg.TLS.Cert != "" {
@@ -132,18 +186,7 @@ func serve(cfg Config, log *slog.Logger) error {
 			served <- server.Serve(listener)
 		}
 	}()
-	select {
-	case err := <-served:
-		return err
-	case <-ctx.Done():
-	}
-	log.Info("stopping: finishing requests; running operations resume at the next start")
-	shutdownCtx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	if err := server.Shutdown(shutdownCtx); err != nil && !errors.Is(err, http.ErrServerClosed) {
-		return err
-	}
-	return nil
+	return server, served, nil
 }
 
 // retentionDir is where deleted instances' data waits out the retention period.

@@ -286,6 +286,7 @@ Try it (%[8]s, plan %[9]s):
   curl -s -u %[7]s -H 'X-Broker-API-Version: 2.17' %[1]s/v2/service_instances/i1/last_operation
   curl -s -u %[7]s -H 'X-Broker-API-Version: 2.17' -X PUT \
     %[1]s/v2/service_instances/i1/service_bindings/key1 -d '{"service_id":"%[10]s","plan_id":"%[11]s"}'
+  curl -s -u %[7]s %[1]s/metrics | grep '^docker_broker_'
 
 Ctrl-C stops the broker and dockerd (the containers keep running: live-restore).
 `, url, password, sandbox.Path("sys", "run", "docker", "docker.sock"),

@@ -23,6 +23,7 @@ import (
 
 	"github.com/cloudfoundry-community/docker-broker/src/internal/boshrelease"
 	"github.com/cloudfoundry-community/docker-broker/src/internal/dockerengine"
+	"github.com/cloudfoundry-community/docker-broker/src/internal/metrics/metricstest"
 	"github.com/cloudfoundry-community/docker-broker/src/internal/standin"
 	"github.com/cloudfoundry-community/docker-broker/src/internal/testenv"
 )
@@ -44,6 +45,7 @@ func TestDeployRehearsal(t *testing.T) {
 	r := deploy(ctx, t)
 	r.useRedis(ctx, t)
 	r.runOrphanReport(t)
+	r.scrapeMetrics(t)
 	// Remote docker clients: the Engine API on TCP takes the manifest's client certificate,
 	// verified against docker-ca, and refuses a client without one.
 	checkRemoteEngine(t, r.in.VarsStore, r.dockerPort)
@@ -209,6 +211,33 @@ func (r *rehearsal) useRedis(ctx context.Context, t *testing.T) {
 	}
 	if v, err := rdb.Get(ctx, "rehearsal").Result(); err != nil || v != "deployed" {
 		t.Fatalf("redis GET: %q, %v", v, err)
+	}
+}
+
+// scrapeMetrics scrapes the broker's Prometheus metrics where the job serves them by default
+// (/metrics on its port, behind its credentials): they count the redis32 instance and binding
+// of useRedis and the container the engine runs.
+func (r *rehearsal) scrapeMetrics(t *testing.T) {
+	s, err := metricstest.Get(r.broker.http, r.broker.url+"/metrics", r.broker.username, r.broker.password)
+	if err != nil {
+		t.Fatal(err)
+	}
+	redis32 := map[string]string{"service": "redis32", "plan": "free"}
+	for _, c := range []struct {
+		name   string
+		labels map[string]string
+		want   float64
+	}{
+		{"docker_broker_engine_up", nil, 1},
+		{"docker_broker_instances", map[string]string{"service": "redis32", "plan": "free", "state": "ready"}, 1},
+		{"docker_broker_bindings", redis32, 1},
+		{"docker_broker_containers", map[string]string{"service": "redis32", "plan": "free", "state": "running"}, 1},
+		{"docker_broker_operation_duration_seconds", map[string]string{"kind": "provision", "outcome": "succeeded"}, 1},
+		{"docker_broker_operation_duration_seconds", map[string]string{"kind": "bind", "outcome": "succeeded"}, 1},
+	} {
+		if got := s.Sum(c.name, c.labels); got != c.want {
+			t.Errorf("metrics: %s%v = %v, want %v", c.name, c.labels, got, c.want)
+		}
 	}
 }
 

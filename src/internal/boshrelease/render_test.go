@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"reflect"
 	"regexp"
 	"slices"
 	"strings"
@@ -425,6 +426,16 @@ func TestRenderedConfigsFollowTheOpsFiles(t *testing.T) {
 			if cfg.Broker["url"] != "https://10.244.0.144:8080" || cfg.Broker["ca_cert"] != pair.CA {
 				t.Errorf("%s: broker url %v, ca_cert %.40v...; want https://10.244.0.144:8080 and docker-broker-ca", errand, cfg.Broker["url"], cfg.Broker["ca_cert"])
 			}
+		}
+	})
+	t.Run("metrics-listener", func(t *testing.T) {
+		dst, _, in := renderDocker(t, composition{"", []string{"operators/metrics-listener.yml"}})
+		var broker map[string]any
+		readJSON(t, filepath.Join(dst, "docker-broker/config/broker.json"), &broker)
+		password, _ := in.VarsStore.Value("docker-broker-metrics-password")
+		want := map[string]any{"enabled": true, "port": 9090.0, "username": "prometheus", "password": password}
+		if got := broker["metrics"]; !reflect.DeepEqual(got, want) || password == "" {
+			t.Errorf("metrics = %v, want %v (the generated password)", got, want)
 		}
 	})
 	t.Run("local-run", func(t *testing.T) {

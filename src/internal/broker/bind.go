@@ -99,6 +99,7 @@ func (b *Broker) admitBind(ctx context.Context, req osbapi.BindRequest) (*pendin
 		return nil, osbapi.BindResponse{}, err
 	}
 	if user == nil {
+		b.operationEnded(bindKind, binding.ServiceID, binding.PlanID, store.Succeeded, binding.CreatedAt)
 		b.log.Info("bound", append([]any{"instance_id", req.InstanceID, "binding_id", req.BindingID, "app_guid", req.AppGUID}, osbapi.RequestAttrs(ctx)...)...)
 		return nil, resp, nil
 	}
@@ -177,10 +178,12 @@ func (b *Broker) createUser(ctx context.Context, p *pendingBinding) (osbapi.Bind
 	if err == nil {
 		binding.Creating, binding.CreateExec = false, ""
 		if err = b.store.PutBinding(binding); err == nil {
+			b.operationEnded(bindKind, binding.ServiceID, binding.PlanID, store.Succeeded, binding.CreatedAt)
 			b.log.Info("bound with a user of its own", append([]any{"instance_id", binding.InstanceID, "binding_id", binding.ID, "app_guid", binding.AppGUID, "predecessor_binding_id", binding.PredecessorID}, osbapi.RequestAttrs(ctx)...)...)
 			return p.resp, nil
 		}
 	}
+	b.operationEnded(bindKind, binding.ServiceID, binding.PlanID, store.Failed, binding.CreatedAt)
 	b.log.Error("creating a binding's user failed; dropping it", "instance_id", binding.InstanceID, "binding_id", binding.ID, "error", err.Error())
 	var undo error
 	if started {

@@ -53,7 +53,27 @@ type Store interface {
 	DeleteBinding(instanceID, bindingID string) error
 	PlanMaintenance(planID string) (store.PlanMaintenance, bool, error)
 	PutPlanMaintenance(pm store.PlanMaintenance) error
+	BindingCounts() (map[string]int, error)
 }
+
+// Observer is told what happens in the broker, for counting (package metrics implements it).
+// Services and plans are named by their catalog names.
+type Observer interface {
+	// OperationEnded: kind is provision, update, deprovision, bind or unbind; outcome is
+	// store.Succeeded or store.Failed.
+	OperationEnded(kind, service, plan, outcome string, took time.Duration)
+	// ImagePullFailed: during is pullDuringFetch or pullDuringCreation.
+	ImagePullFailed(image, during string)
+	// ContainerEvent: event is died, oom or restarted; only events no operation caused.
+	ContainerEvent(service, plan, event string)
+}
+
+// noObserver is the Observer of a broker that counts nothing.
+type noObserver struct{}
+
+func (noObserver) OperationEnded(string, string, string, string, time.Duration) {}
+func (noObserver) ImagePullFailed(string, string)                               {}
+func (noObserver) ContainerEvent(string, string, string)                        {}
 
 // Clock tells the time; tests move it.
 type Clock interface{ Now() time.Time }
@@ -93,6 +113,8 @@ type Config struct {
 	// HousekeepingInterval is how often the broker removes what failed provisions left and
 	// purges tombstones and retained data; default one minute.
 	HousekeepingInterval time.Duration
+	// Observer, when set, is told of operations, failed image pulls and container events.
+	Observer Observer
 }
 
 // Broker implements the OSB operations (osbapi.Broker).
@@ -129,6 +151,9 @@ type Broker struct {
 func New(cfg Config, engine Engine, st Store, log *slog.Logger) (*Broker, error) {
 	if log == nil {
 		log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	if cfg.Observer == nil {
+		cfg.Observer = noObserver{}
 	}
 	published, err := publishMaintenance(cfg.Catalog, st, log)
 	if err != nil {

@@ -80,7 +80,7 @@ type env struct {
 // loadCatalog parses testdata/services.json, with health checks that poll fast and are
 // commands the fake engine's exec answers (it has no network to connect to); a test of the
 // connecting checks clears the command.
-func loadCatalog(t *testing.T) *catalog.Catalog {
+func loadCatalog(t testing.TB) *catalog.Catalog {
 	t.Helper()
 	raw, err := os.ReadFile("testdata/services.json")
 	if err != nil {

@@ -241,6 +241,12 @@ func (b *Broker) removeContainer(ctx context.Context, name string) error {
 	return nil
 }
 
+// What pulled an image whose pull failed (Observer.ImagePullFailed).
+const (
+	pullDuringFetch    = "fetch_images"       // the background pull at start
+	pullDuringCreation = "container_creation" // a provision, update or recreate
+)
+
 // ensureImage returns the image ref, pulling it once if the engine lacks it.
 func (b *Broker) ensureImage(ctx context.Context, ref string) (dockerengine.Image, error) {
 	img, err := b.engine.InspectImage(ctx, ref)
@@ -249,6 +255,7 @@ func (b *Broker) ensureImage(ctx context.Context, ref string) (dockerengine.Imag
 	}
 	b.log.Info("pulling image for a provision", "image", ref)
 	if err := b.engine.PullImage(ctx, ref, nil); err != nil {
+		b.cfg.Observer.ImagePullFailed(ref, pullDuringCreation)
 		return dockerengine.Image{}, forUser(err, "the service's image %s is not on the service host and could not be pulled: ask the operator to load it or to fix the plan's image", ref)
 	}
 	return b.engine.InspectImage(ctx, ref)

@@ -95,6 +95,7 @@ func (b *Broker) deprovisionWork(ctx context.Context, instanceID string) error {
 	if err := b.store.DeleteInstance(instanceID, &store.Tombstone{Operation: op, DeletedAt: op.FinishedAt}); err != nil {
 		return err
 	}
+	b.operationEnded(op.Kind, inst.ServiceID, inst.PlanID, store.Succeeded, op.StartedAt)
 	b.log.Info("deprovisioned", "instance_id", instanceID, "operation", op.ID)
 	return nil
 }

@@ -33,14 +33,14 @@ func (b *Broker) watchContainers(ctx context.Context) {
 // while an operation works on the instance, its container stops and starts by design.
 func (b *Broker) containerEvent(ev dockerengine.ContainerEvent) {
 	instanceID := ev.Labels[LabelInstanceID]
-	var what string
+	var what, event string
 	switch ev.Action {
 	case "die":
-		what = "a container of the broker died"
+		what, event = "a container of the broker died", "died"
 	case "oom":
-		what = "a container of the broker ran out of memory"
+		what, event = "a container of the broker ran out of memory", "oom"
 	case "start", "restart":
-		what = "a container of the broker was started again by the engine"
+		what, event = "a container of the broker was started again by the engine", "restarted"
 	default:
 		return
 	}
@@ -51,6 +51,8 @@ func (b *Broker) containerEvent(ev dockerengine.ContainerEvent) {
 	if err != nil || !found || !inst.Provisioned || inst.Operation.InProgress() || busy {
 		return
 	}
+	service, plan := b.planNames(inst.ServiceID, inst.PlanID)
+	b.cfg.Observer.ContainerEvent(service, plan, event)
 	attrs := []any{"instance_id", instanceID, "container", ev.Name, "event", ev.Action}
 	if ev.Action == "die" {
 		attrs = append(attrs, "exit_code", ev.ExitCode)

@@ -312,7 +312,7 @@ func (e *fakeEngine) ListContainers(ctx context.Context, labels map[string]strin
 			}
 		}
 		if match {
-			out = append(out, dockerengine.Container{ID: c.ID, Name: c.Name, Image: c.Image, Labels: maps.Clone(c.Labels), State: c.State, Running: c.Running})
+			out = append(out, dockerengine.Container{ID: c.ID, Name: c.Name, Image: c.Image, Labels: maps.Clone(c.Labels), State: c.State, Running: c.Running, Health: c.Health})
 		}
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })

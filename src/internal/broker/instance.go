@@ -71,6 +71,23 @@ func occupiesContainer(inst store.Instance) bool {
 	return inst.Provisioned || inst.Operation.Kind != store.Provision || inst.Operation.State != store.Failed
 }
 
+// usage counts the instances that count against quotas: all of them (total) and those of the
+// plan planID (ofPlan), not counting the instance exceptID.
+func usage(all []store.Instance, planID, exceptID string) (total, ofPlan int) {
+	for _, inst := range all {
+		if inst.ID == exceptID || !occupiesContainer(inst) {
+			continue
+		}
+		total++
+		// An instance being updated to the plan holds its place there already.
+		updating := inst.Operation.InProgress() && inst.Operation.Update != nil && inst.Operation.Update.PlanID == planID
+		if inst.PlanID == planID || updating {
+			ofPlan++
+		}
+	}
+	return total, ofPlan
+}
+
 // checkQuota refuses one more instance of plan when the broker's or the plan's max_containers
 // is reached, not counting the instance exceptID (an update's own instance). b.mu must be held.
 // The answer is a 4xx naming the limit: a 5xx would make the platform retry and clean up.
@@ -79,18 +96,7 @@ func (b *Broker) checkQuota(plan catalog.Plan, exceptID string) error {
 	if err != nil {
 		return err
 	}
-	total, ofPlan := 0, 0
-	for _, inst := range all {
-		if inst.ID == exceptID || !occupiesContainer(inst) {
-			continue
-		}
-		total++
-		// An instance being updated to plan holds its place there already.
-		updating := inst.Operation.InProgress() && inst.Operation.Update != nil && inst.Operation.Update.PlanID == plan.ID
-		if inst.PlanID == plan.ID || updating {
-			ofPlan++
-		}
-	}
+	total, ofPlan := usage(all, plan.ID, exceptID)
 	if b.cfg.MaxContainers > 0 && total >= b.cfg.MaxContainers {
 		return osbapi.Unprocessable("", "Service capacity has been reached: this broker runs at most %d containers (max_containers) and has %d; delete an instance or ask the operator to raise max_containers", b.cfg.MaxContainers, total)
 	}

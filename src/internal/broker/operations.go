@@ -90,5 +90,36 @@ func (b *Broker) finish(inst *store.Instance, state, description string) error {
 	if err := b.store.PutInstance(*inst); err != nil {
 		return fmt.Errorf("recording the end of %s %s: %w", inst.Operation.Kind, inst.Operation.ID, err)
 	}
+	b.operationEnded(inst.Operation.Kind, inst.ServiceID, inst.PlanID, state, inst.Operation.StartedAt)
 	return nil
+}
+
+// The kinds of binding operations, beside the instance operations' (store.Provision, ...).
+const (
+	bindKind   = "bind"
+	unbindKind = "unbind"
+)
+
+// operationEnded tells the observer that an operation of kind on an instance of the plan
+// ended with outcome (store.Succeeded or store.Failed) after running since started.
+func (b *Broker) operationEnded(kind, serviceID, planID, outcome string, started time.Time) {
+	service, plan := b.planNames(serviceID, planID)
+	b.cfg.Observer.OperationEnded(kind, service, plan, outcome, b.clock.Now().Sub(started))
+}
+
+// outcome is the outcome of an operation that ended with err.
+func outcome(err error) string {
+	if err != nil {
+		return store.Failed
+	}
+	return store.Succeeded
+}
+
+// planNames are the catalog names of a plan and its service, or the ids for a plan the
+// catalog no longer has.
+func (b *Broker) planNames(serviceID, planID string) (service, plan string) {
+	if s, p, ok := b.cfg.Catalog.PlanByID(planID); ok {
+		return s.Name, p.Name
+	}
+	return serviceID, planID
 }

@@ -301,6 +301,7 @@ func (b *Broker) fetchImages(ctx context.Context) {
 			}
 			b.log.Info("fetching image", "image", ref)
 			if err := b.engine.PullImage(ctx, ref, nil); err != nil {
+				b.cfg.Observer.ImagePullFailed(ref, pullDuringFetch)
 				b.log.Error("image could not be fetched; provisions of its plans will try again", "image", ref, "error", err.Error())
 				continue
 			}

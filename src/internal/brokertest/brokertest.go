@@ -18,6 +18,7 @@ import (
 	"github.com/cloudfoundry-community/docker-broker/src/internal/broker"
 	"github.com/cloudfoundry-community/docker-broker/src/internal/catalog"
 	"github.com/cloudfoundry-community/docker-broker/src/internal/dockerengine"
+	"github.com/cloudfoundry-community/docker-broker/src/internal/metrics"
 	"github.com/cloudfoundry-community/docker-broker/src/internal/osbapi"
 	"github.com/cloudfoundry-community/docker-broker/src/internal/store"
 	"github.com/cloudfoundry-community/docker-broker/src/internal/testenv"
@@ -94,14 +95,21 @@ func (b *Broker) start() {
 		b.t.Fatal(err)
 	}
 	log := slog.New(slog.NewJSONHandler(b.Logs, nil))
-	br, err := broker.New(b.Config, b.Docker.Engine, st, log)
+	// Metrics are served as the docker-broker job serves them by default: at /metrics, behind
+	// the broker's credentials.
+	m := metrics.New()
+	cfg := b.Config
+	cfg.Observer = m
+	br, err := broker.New(cfg, b.Docker.Engine, st, log)
 	if err != nil {
 		b.t.Fatal(err)
 	}
+	m.CollectState(br)
 	if err := br.Start(context.Background()); err != nil {
 		b.t.Fatal(err)
 	}
-	var handler http.Handler = osbapi.NewHandler(br, br, osbapi.Credentials{Username: Username, Password: Password}, log)
+	creds := osbapi.Credentials{Username: Username, Password: Password}
+	var handler http.Handler = osbapi.NewHandler(br, br, creds, log, osbapi.ObserveRequests(m), osbapi.ServeMetrics(m.Handler(log), creds))
 	b.Store, b.Broker = st, br
 	b.handler.Store(&handler)
 }

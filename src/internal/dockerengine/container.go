@@ -67,6 +67,7 @@ type Container struct {
 	Labels       map[string]string
 	State        string // "created", "running", "restarting", "exited", ...
 	Running      bool
+	Health       string // the image's HEALTHCHECK: "healthy", "unhealthy", "starting" or "none"
 	Pid          int
 	ExitCode     int
 	RestartCount int

@@ -2,7 +2,8 @@
 // gorilla/mux, one file per endpoint. It checks what every request must carry (basic auth,
 // X-Broker-API-Version), decodes and validates the wire format, and maps the Broker's answers
 // and errors to status codes and bodies exactly as the spec (../shared/reference/osb-notes.md)
-// asks. What an operation means is the Broker's business.
+// asks. What an operation means is the Broker's business. The operator's endpoints live here
+// too: /admin/... (admin*.go) and Prometheus's /metrics (metrics.go).
 package osbapi
 
 import (
@@ -61,14 +62,18 @@ type Credentials struct {
 const maxBodyBytes = 1 << 20
 
 // NewHandler returns the API's HTTP handler.
-func NewHandler(b Broker, admin Admin, creds Credentials, log *slog.Logger) http.Handler {
+func NewHandler(b Broker, admin Admin, creds Credentials, log *slog.Logger, options ...Option) http.Handler {
 	h := &handler{broker: b, admin: admin, log: log}
-	// Match routes on the path as sent, without cleaning it: an id with an encoded slash
-	// ("a%2Fservice_bindings%2Fb") must stay one path segment instead of turning into
-	// another endpoint's path, and an id of ".." must reach pathIDs (400), not be cleaned
-	// into a redirect. pathIDs decodes the ids.
-	r := mux.NewRouter().SkipClean(true).UseEncodedPath()
-	r.Use(h.logRequests, authenticate(creds))
+	for _, o := range options {
+		o(h)
+	}
+	root := h.newRouter()
+	if h.metrics != nil {
+		h.routeMetrics(root) // behind credentials of its own
+	}
+	// Every route of r takes the broker's credentials.
+	r := root.NewRoute().Subrouter()
+	r.Use(authenticate(creds))
 
 	v2 := r.PathPrefix("/v2").Subrouter()
 	v2.Use(requireAPIVersion)
@@ -88,12 +93,28 @@ func NewHandler(b Broker, admin Admin, creds Credentials, log *slog.Logger) http
 	r.HandleFunc("/admin/reconciliation", h.reconciliation).Methods(http.MethodGet)
 	r.HandleFunc("/admin/orphans", h.orphans).Methods(http.MethodGet)
 
-	// A request no route takes is answered here, after the same logging and authentication as
-	// any other (mux runs r's middlewares only for a match): 405 with Allow when its path has
-	// other methods, else 404. mux's own tell-apart is not used: in gorilla/mux 1.8.1 the routes
-	// of a subrouter carry the /v2 prefix matcher, whose match clears the method mismatch an
-	// earlier route found, so a wrong method on a /v2 path reached NotFoundHandler
-	// (gorilla/mux#751).
+	h.routeUnmatched(root, creds)
+	return root
+}
+
+// newRouter is a router that logs (and observes) every request it routes.
+func (h *handler) newRouter() *mux.Router {
+	// Match routes on the path as sent, without cleaning it: an id with an encoded slash
+	// ("a%2Fservice_bindings%2Fb") must stay one path segment instead of turning into
+	// another endpoint's path, and an id of ".." must reach pathIDs (400), not be cleaned
+	// into a redirect. pathIDs decodes the ids.
+	r := mux.NewRouter().SkipClean(true).UseEncodedPath()
+	r.Use(h.logRequests)
+	return r
+}
+
+// routeUnmatched answers a request no route of r takes, after the same logging, and
+// authentication with creds, as any other (mux runs r's middlewares only for a match): 405
+// with Allow when its path has other methods, else 404. mux's own tell-apart is not used: in
+// gorilla/mux 1.8.1 the routes of a subrouter carry the /v2 prefix matcher, whose match clears
+// the method mismatch an earlier route found, so a wrong method on a /v2 path reached
+// NotFoundHandler (gorilla/mux#751).
+func (h *handler) routeUnmatched(r *mux.Router, creds Credentials) {
 	methods := routeMethods(r)
 	unrouted := h.logRequests(authenticate(creds)(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		if allowed := allowedMethods(r, methods, req); len(allowed) > 0 {
@@ -105,7 +126,6 @@ func NewHandler(b Broker, admin Admin, creds Credentials, log *slog.Logger) http
 	})))
 	r.NotFoundHandler = unrouted
 	r.MethodNotAllowedHandler = unrouted
-	return r
 }
 
 // routeMethods lists every method some route of r takes, sorted.
@@ -137,9 +157,12 @@ func allowedMethods(r *mux.Router, methods []string, req *http.Request) []string
 }
 
 type handler struct {
-	broker Broker
-	admin  Admin
-	log    *slog.Logger
+	broker       Broker
+	admin        Admin
+	log          *slog.Logger
+	observer     RequestObserver // nil: none
+	metrics      http.Handler    // nil: no /metrics
+	metricsCreds Credentials
 }
 
 // authenticate requires HTTP basic auth with creds on every request. Both values are compared
@@ -205,7 +228,12 @@ func (h *handler) logRequests(next http.Handler) http.Handler {
 		attrs = append(attrs, originatingIdentity(r)...)
 		rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
 		next.ServeHTTP(rec, r.WithContext(context.WithValue(r.Context(), requestAttrsKey, attrs)))
-		h.log.Info("request", append([]any{"method", r.Method, "path", r.URL.Path, "query", r.URL.RawQuery, "status", rec.status, "duration_ms", time.Since(start).Milliseconds()}, attrs...)...)
+		took := time.Since(start)
+		h.log.Info("request", append([]any{"method", r.Method, "path", r.URL.Path, "query", r.URL.RawQuery, "status", rec.status, "duration_ms", took.Milliseconds()}, attrs...)...)
+		if h.observer != nil {
+			method, route := observedRoute(r)
+			h.observer.RequestServed(method, route, rec.status, took)
+		}
 	})
 }
 

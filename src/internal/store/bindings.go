@@ -1,6 +1,10 @@
 package store
 
-import bolt "go.etcd.io/bbolt"
+import (
+	"bytes"
+
+	bolt "go.etcd.io/bbolt"
+)
 
 // Binding keys are "<instance id>\x00<binding id>": the bindings of one instance are adjacent,
 // and no id can contain a NUL byte, so no instance's prefix is another's.
@@ -26,6 +30,21 @@ func (s *Store) Bindings(instanceID string) (out []Binding, err error) {
 		return err
 	})
 	return out, err
+}
+
+// BindingCounts returns how many bindings each instance that has any has, by instance id. It
+// reads keys only, no record, so that a metrics scrape stays cheap however many bindings
+// there are.
+func (s *Store) BindingCounts() (counts map[string]int, err error) {
+	counts = map[string]int{}
+	err = s.db.View(func(tx *bolt.Tx) error {
+		return tx.Bucket(bindingsBucket).ForEach(func(k, _ []byte) error {
+			instanceID, _, _ := bytes.Cut(k, []byte{0})
+			counts[string(instanceID)]++
+			return nil
+		})
+	})
+	return counts, err
 }
 
 // PutBinding creates or replaces a binding.

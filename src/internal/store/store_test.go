@@ -1,6 +1,7 @@
 package store
 
 import (
+	"maps"
 	"os"
 	"path/filepath"
 	"strings"
@@ -76,6 +77,13 @@ func TestBindingsBelongToTheirInstanceOnly(t *testing.T) {
 	}
 	if len(got) != 2 || got[0].ID != "b1" || got[1].ID != "b2" {
 		t.Errorf("bindings of ab: %+v, want b1 and b2 only (not those of abc or a)", got)
+	}
+	counts, err := s.BindingCounts()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := map[string]int{"ab": 2, "abc": 1, "a": 1}; !maps.Equal(counts, want) {
+		t.Errorf("binding counts %v, want %v", counts, want)
 	}
 }
 
