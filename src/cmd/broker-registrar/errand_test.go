@@ -21,9 +21,9 @@ func brokerLink(properties map[string]any) boshrelease.Link {
 	}
 }
 
-// renderErrand renders an errand job's templates with the bosh-cli ERB renderer and returns
-// the rendered config.
-func renderErrand(t *testing.T, job string, properties map[string]any, links map[string]boshrelease.Link) (registrar.Config, string, error) {
+// renderJob renders an errand job's templates with the bosh-cli ERB renderer and returns the
+// rendered directory.
+func renderJob(t *testing.T, job string, properties map[string]any, links map[string]boshrelease.Link) (string, error) {
 	t.Helper()
 	root, err := testenv.ModuleRoot()
 	if err != nil {
@@ -40,7 +40,14 @@ func renderErrand(t *testing.T, job string, properties map[string]any, links map
 	defer r.Close()
 	dst := t.TempDir()
 	instance := boshrelease.Instance{Deployment: "docker-broker", Group: job, ID: "e1", Address: "10.244.0.150", IP: "10.244.0.150", Network: "default"}
-	if err := r.RenderJob(j, boshrelease.TemplateContext{Instance: instance, Properties: properties, Links: links}, dst); err != nil {
+	return dst, r.RenderJob(j, boshrelease.TemplateContext{Instance: instance, Properties: properties, Links: links}, dst)
+}
+
+// renderErrand renders a registrar errand job and returns the rendered config and bin/run.
+func renderErrand(t *testing.T, job string, properties map[string]any, links map[string]boshrelease.Link) (registrar.Config, string, error) {
+	t.Helper()
+	dst, err := renderJob(t, job, properties, links)
+	if err != nil {
 		return registrar.Config{}, "", err
 	}
 	path := filepath.Join(dst, "config", "registrar.json")
@@ -60,11 +67,7 @@ func renderErrand(t *testing.T, job string, properties map[string]any, links map
 // own check does.
 func runCheckConfig(t *testing.T, path string) {
 	t.Helper()
-	bin, err := testenv.Binary("broker-registrar")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if out, err := exec.Command(bin, "check-config", path).CombinedOutput(); err != nil {
+	if out, err := exec.Command(binary(t), "check-config", path).CombinedOutput(); err != nil {
 		t.Errorf("check-config refuses the rendered config: %v\n%s", err, out)
 	}
 }

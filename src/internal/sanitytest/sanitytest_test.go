@@ -42,7 +42,7 @@ func newErrand(t *testing.T, services []byte) *errand {
 	t.Helper()
 	brokertest.LoadStandins(t, services)
 	b := brokertest.Start(t, services, func(c *broker.Config) {
-		c.PortRange = [2]int{25300, 25399} // this package's host ports: other test binaries run beside it
+		c.PortRange = [2]int{25350, 25399} // this package's host ports: other test binaries run beside it
 	})
 	cfg := sanitytest.Config{
 		Errand:       sanitytest.ErrandName,
@@ -158,6 +158,40 @@ func TestSeedOfferingsPassAndLeaveNothing(t *testing.T) {
 			t.Error("a binding's password is in the errand's output")
 		}
 	}
+}
+
+// TestCurrentOfferingsPassTheirSanityChecks runs the errand on the first plan of every current
+// offering whose services file has a sanity check and whose image has a stand-in here.
+func TestCurrentOfferingsPassTheirSanityChecks(t *testing.T) {
+	services := brokertest.Services(t, "services/op-postgresql17.yml", "services/op-postgresql18.yml", "services/op-postgis.yml",
+		"services/op-mysql84.yml", "services/op-mariadb11.yml", "services/op-redis74.yml", "services/op-redis8.yml",
+		"services/op-valkey8.yml", "services/op-memcached16.yml", "services/op-influxdb1.yml")
+	e := newErrand(t, services)
+	var offerings []struct {
+		Name        string
+		SanityCheck any `json:"sanity_check"`
+		Plans       []struct{ Name string }
+	}
+	if err := json.Unmarshal(services, &offerings); err != nil {
+		t.Fatal(err)
+	}
+	for _, o := range offerings {
+		if o.SanityCheck == nil {
+			t.Errorf("%s has no sanity check", o.Name)
+		}
+		e.cfg.Plans = append(e.cfg.Plans, o.Name+"/"+o.Plans[0].Name)
+	}
+	out, err := e.run(context.Background())
+	t.Logf("\n%s", out)
+	if err != nil {
+		t.Fatalf("the errand failed: %v", err)
+	}
+	for _, plan := range e.cfg.Plans {
+		if !hasRow(out, plan, "check", "ok") {
+			t.Errorf("no row %s check ok", plan)
+		}
+	}
+	e.requireNothingLeft(t)
 }
 
 // TestFailingCheckFailsTheErrandAndLeavesNothing: a check that exits non-zero fails its plan
