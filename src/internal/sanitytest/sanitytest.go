@@ -39,7 +39,8 @@ type Broker interface {
 const IDPrefix = "sanity-test-"
 
 // Run tests the plans of cfg (every plan when cfg.Plans is empty) one after the other and
-// writes the table to out. It returns an error when a plan failed or ctx ended the run.
+// writes the table to out. It returns an error when a plan failed or ctx ended the run; the
+// table says so too.
 func Run(ctx context.Context, cfg Config, broker Broker, engine Engine, out io.Writer) error {
 	plans := selectPlans(cfg)
 	t := newTable(out, plans)
@@ -255,8 +256,10 @@ func (t *table) row(plan, step string, took time.Duration, err error) {
 	switch {
 	case took >= time.Second:
 		elapsed = took.Round(100 * time.Millisecond).String()
-	case took > 0:
+	case took >= time.Millisecond:
 		elapsed = took.Round(time.Millisecond).String()
+	case took > 0:
+		elapsed = "<1ms"
 	}
 	fmt.Fprintf(t.out, "%-*s  %-11s  %7s  %s\n", t.planWidth, plan, step, elapsed, result)
 }

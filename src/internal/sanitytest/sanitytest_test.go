@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"os"
-	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -325,8 +324,4 @@ func checkRunning(engine *dockerengine.Client) bool {
 	return false
 }
 
-// hasRow tells whether the table out has a row of plan and step whose result starts with result.
-func hasRow(out, plan, step, result string) bool {
-	row := regexp.MustCompile(`(?m)^` + regexp.QuoteMeta(plan) + `\s+` + regexp.QuoteMeta(step) + `\s+\S+\s+` + regexp.QuoteMeta(result))
-	return row.MatchString(out)
-}
+var hasRow = sanitytest.HasRow
