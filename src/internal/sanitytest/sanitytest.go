@@ -114,22 +114,22 @@ func (r planRun) run(ctx context.Context, offered osbclient.Catalog) bool {
 		r.table.row(r.name, "catalog", 0, fmt.Errorf("the broker does not offer plan %s: give the errand the broker's services (the servicebroker link)", r.catalogPlan.ID))
 		return false
 	}
-	passed := r.cleanUpLeftovers(ctx)
+	if !r.cleanUpLeftovers(ctx) {
+		return false
+	}
 	work, cancel := context.WithTimeout(ctx, r.cfg.Timeout.D())
 	defer cancel()
-	if passed = r.step("provision", func() error { return r.explain(work, r.provision(work)) }) && passed; passed {
-		if !r.bindable {
-			r.table.row(r.name, "bind", 0, errSkipped("the plan cannot be bound"))
-		} else {
-			var credentials json.RawMessage
-			passed = r.step("bind", func() (err error) {
-				credentials, err = r.broker.Bind(work, osbapi.BindRequest{InstanceID: r.id, BindingID: r.id, ServiceID: r.service.ID, PlanID: r.catalogPlan.ID})
-				return r.explain(work, err)
-			})
-			if passed {
-				passed = r.step("check", func() error { return r.explain(work, r.check(work, credentials)) })
-			}
-		}
+	passed := r.step("provision", func() error { return r.explain(work, r.provision(work)) })
+	switch {
+	case passed && !r.bindable:
+		r.table.row(r.name, "bind", 0, errSkipped("the plan cannot be bound"))
+	case passed:
+		var credentials json.RawMessage
+		passed = r.step("bind", func() (err error) {
+			credentials, err = r.broker.Bind(work, osbapi.BindRequest{InstanceID: r.id, BindingID: r.id, ServiceID: r.service.ID, PlanID: r.catalogPlan.ID})
+			return r.explain(work, err)
+		})
+		passed = passed && r.step("check", func() error { return r.explain(work, r.check(work, credentials)) })
 	}
 	return r.tearDown(ctx) && passed
 }
