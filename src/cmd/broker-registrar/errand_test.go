@@ -71,11 +71,7 @@ func renderErrand(t *testing.T, job string, properties map[string]any, links map
 // own check does.
 func runCheckConfig(t *testing.T, path string) {
 	t.Helper()
-	bin, err := testenv.Binary("broker-registrar")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if out, err := exec.Command(bin, "check-config", path).CombinedOutput(); err != nil {
+	if out, err := exec.Command(binary(t), "check-config", path).CombinedOutput(); err != nil {
 		t.Errorf("check-config refuses the rendered config: %v\n%s", err, out)
 	}
 }

@@ -1,11 +1,13 @@
-// broker-registrar is the program of the release's errands: it registers the broker with
-// Cloud Foundry and enables access to its plans, or deregisters it, through the CF API v3
-// (broker-registrar, broker-deregistrar), and reports the broker's orphans (orphan-report).
+// broker-registrar is the program of the release's errands: broker-registrar and
+// broker-deregistrar register the broker with Cloud Foundry and enable access to its plans, or
+// deregister it, through the CF API v3; orphan-report prints the broker's orphans; sanity-test
+// provisions, binds, checks, unbinds and deprovisions every plan through the broker itself.
 //
 //	broker-registrar register FILE        create or update the broker, then enable access to its plans
 //	broker-registrar deregister FILE      delete the broker (its instances too with purge_instances)
 //	broker-registrar orphan-report FILE   print the broker's orphans; exit 1 if there are any, 2 if there is no report
-//	broker-registrar check-config FILE    print every problem of FILE, exit 1 if there is one
+//	broker-registrar sanity-test FILE     prove that every plan (or those FILE lists) works
+//	broker-registrar check-config FILE    print every problem of FILE (any errand's), exit 1 if there is one
 package main
 
 import (
@@ -14,21 +16,23 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
-	"path/filepath"
 	"syscall"
 
 	"github.com/cloudfoundry-community/docker-broker/src/internal/config"
+	"github.com/cloudfoundry-community/docker-broker/src/internal/dockerengine"
 	"github.com/cloudfoundry-community/docker-broker/src/internal/orphanreport"
 	"github.com/cloudfoundry-community/docker-broker/src/internal/osbclient"
 	"github.com/cloudfoundry-community/docker-broker/src/internal/registrar"
+	"github.com/cloudfoundry-community/docker-broker/src/internal/sanitytest"
 )
 
-const usage = `usage:
+const usage = `usage (the program of the release's errands):
   broker-registrar register FILE        create or update the service broker in Cloud Foundry and enable access to its plans
   broker-registrar deregister FILE      delete the service broker from Cloud Foundry
   broker-registrar orphan-report FILE   print the broker's containers and directories without records and records without containers;
                                         exit 0 if there are none, 1 if there are, 2 if the broker gave no report
-  broker-registrar check-config FILE    validate FILE and print every problem with its field`
+  broker-registrar sanity-test FILE     provision, bind, check, unbind and deprovision every plan (or those FILE lists)
+  broker-registrar check-config FILE    validate FILE (any errand's) and print every problem with its field`
 
 func main() {
 	if len(os.Args) != 3 {
@@ -43,20 +47,26 @@ func main() {
 		os.Exit(run(command, path))
 	case "orphan-report":
 		os.Exit(orphanReport(path))
+	case "sanity-test":
+		os.Exit(sanityTest(path))
 	default:
 		fmt.Fprintln(os.Stderr, usage)
 		os.Exit(2)
 	}
 }
 
-// checkConfig validates an errand's config file, telling them apart by the name their jobs
-// render them under: orphan-report.json is the orphan report's, any other the registrar's.
+// checkConfig validates the config file of any errand, told apart by its `errand` key.
 func checkConfig(path string) int {
-	var err error
-	if filepath.Base(path) == "orphan-report.json" {
-		_, err = orphanreport.LoadConfig(path)
-	} else {
-		_, err = registrar.LoadConfig(path)
+	data, err := os.ReadFile(path)
+	if err == nil {
+		switch config.ErrandOf(data) {
+		case orphanreport.ErrandName:
+			_, err = orphanreport.LoadConfig(path)
+		case sanitytest.ErrandName:
+			_, err = sanitytest.LoadConfig(path)
+		default:
+			_, err = registrar.LoadConfig(path)
+		}
 	}
 	if err != nil {
 		config.PrintProblems(os.Stdout, path, err)
@@ -112,6 +122,34 @@ func orphanReport(path string) int {
 	}
 	if orphaned {
 		return 1
+	}
+	return 0
+}
+
+// sanityTest runs the sanity-test errand. SIGTERM (bosh cancelling the errand) or SIGINT stops
+// it: it then unbinds and deprovisions what it made before it exits.
+func sanityTest(path string) int {
+	cfg, err := sanitytest.LoadConfig(path)
+	if err != nil {
+		config.PrintProblems(os.Stderr, path, err)
+		return 1
+	}
+	engine, err := dockerengine.New(cfg.DockerSocket)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	defer engine.Close()
+	clientConfig, err := cfg.Broker.Config()
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "broker.ca_cert: %v\n", err)
+		return 1
+	}
+	broker := osbclient.New(clientConfig)
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
+	defer stop()
+	if err := sanitytest.Run(ctx, cfg, broker, engine, os.Stdout); err != nil {
+		return 1 // the table says what failed
 	}
 	return 0
 }

@@ -32,7 +32,7 @@ func exitCode(t *testing.T, err error) int {
 // directory belongs to no instance, and 2 with a clear message when the broker does not answer.
 func TestOrphanReportErrandExitsByWhatItFinds(t *testing.T) {
 	b := startBroker(t, brokertest.Services(t, "services/op-redis32.yml"), "orphans-"+e2eBrokerName, [2]int{25200, 25249})
-	cfg := orphanreport.Config{Broker: osbclient.Endpoint{URL: b.URL, Username: brokertest.Username, Password: brokertest.Password}}
+	cfg := orphanreport.Config{Errand: orphanreport.ErrandName, Broker: osbclient.Endpoint{URL: b.URL, Username: brokertest.Username, Password: brokertest.Password}}
 
 	out, err := runRegistrar(t, "orphan-report", cfg)
 	if code := exitCode(t, err); code != 0 || !strings.Contains(out, "No orphans at ") {

@@ -157,6 +157,11 @@ type Process struct {
 // (the job's data, log and, with persistent_disk, store directories, and additional volumes),
 // stdout and stderr appended to sys/log/<job>/<process>.std{out,err}.log.
 func (s Sandbox) Start(job string) ([]*Process, error) {
+	// A job whose monit file names no process (an errand co-located with the instance's jobs)
+	// has nothing to start: the agent runs its bin/run only on `bosh run-errand`.
+	if monit, err := os.ReadFile(s.Path("jobs", job, "monit")); err == nil && strings.TrimSpace(string(monit)) == "" {
+		return nil, nil
+	}
 	cfg, err := LoadBPM(s.Path("jobs", job, "config", "bpm.yml"))
 	if err != nil {
 		return nil, err

@@ -15,6 +15,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -24,6 +25,7 @@ import (
 	"github.com/cloudfoundry-community/docker-broker/src/internal/boshrelease"
 	"github.com/cloudfoundry-community/docker-broker/src/internal/dockerengine"
 	"github.com/cloudfoundry-community/docker-broker/src/internal/metrics/metricstest"
+	"github.com/cloudfoundry-community/docker-broker/src/internal/sanitytest"
 	"github.com/cloudfoundry-community/docker-broker/src/internal/standin"
 	"github.com/cloudfoundry-community/docker-broker/src/internal/testenv"
 )
@@ -49,6 +51,7 @@ func TestDeployRehearsal(t *testing.T) {
 	// Remote docker clients: the Engine API on TCP takes the manifest's client certificate,
 	// verified against docker-ca, and refuses a client without one.
 	checkRemoteEngine(t, r.in.VarsStore, r.dockerPort)
+	r.sanityTest(ctx, t)
 	r.drain(ctx, t)
 }
 
@@ -117,7 +120,7 @@ func deploy(ctx context.Context, t *testing.T) *rehearsal {
 			filepath.Join(repo, "services/op-postgresql96.yml"), filepath.Join(repo, "services/op-mysql56.yml"),
 			filepath.Join(repo, "services/op-redis32.yml"), filepath.Join(repo, "operators/local-run.yml"),
 			filepath.Join(repo, "operators/broker-tls.yml"), filepath.Join(repo, "operators/orphan-report.yml"),
-			filepath.Join("testdata", "rehearsal.yml"),
+			filepath.Join(repo, "operators/sanity-test.yml"), filepath.Join("testdata", "rehearsal.yml"),
 		},
 		Vars: map[string]any{
 			"sandbox-dir": root, "images-dir": images, "bridge": bridge, "bridge-cidr": cidr,
@@ -237,6 +240,35 @@ func (r *rehearsal) scrapeMetrics(t *testing.T) {
 	} {
 		if got := s.Sum(c.name, c.labels); got != c.want {
 			t.Errorf("metrics: %s%v = %v, want %v", c.name, c.labels, got, c.want)
+		}
+	}
+}
+
+// sanityTest runs the sanity-test errand from its rendered templates as `bosh run-errand
+// sanity-test` runs it on the docker VM: its plan (redis32/free, the rehearsal's plans property)
+// passes, through the broker and a check container on the docker job's engine, and nothing of
+// it is left.
+func (r *rehearsal) sanityTest(ctx context.Context, t *testing.T) {
+	out, err := r.sandbox.RunScript("sanity-test", "bin/run", nil)
+	t.Logf("bosh run-errand sanity-test:\n%s", out)
+	if err != nil {
+		t.Fatalf("the sanity-test errand failed: %v\n%s", err, r.sandbox.JobLogs("docker-broker"))
+	}
+	for _, step := range []string{"provision", "bind", "check", "unbind", "deprovision"} {
+		if !regexp.MustCompile(`(?m)^redis32/free\s+` + step + `\s+\S+\s+ok$`).MatchString(out) {
+			t.Errorf("no row redis32/free %s ok", step)
+		}
+	}
+	if !strings.Contains(out, "1 plans passed") {
+		t.Error("the errand did not test exactly the one plan of its plans property")
+	}
+	containers, err := r.engine.ListContainers(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range containers {
+		if c.Labels[sanitytest.LabelPlan] != "" || strings.Contains(c.Name, sanitytest.IDPrefix) {
+			t.Errorf("container %s of the sanity test is left", c.Name)
 		}
 	}
 }

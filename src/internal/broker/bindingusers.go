@@ -95,7 +95,7 @@ func (b *Broker) runBindingCommand(ctx context.Context, inst store.Instance, bin
 	case err != nil:
 		return err
 	}
-	tail := redact(lastLines(string(res.Output), logTail), secretsOf(inst, user)...)
+	tail := credentials.Redact(lastLines(string(res.Output), logTail), secretsOf(inst, user)...)
 	b.log.Error("binding command failed", "instance_id", inst.ID, "command", what, "exit_code", res.ExitCode, "output_tail", tail)
 	return forUser(nil, "the service's %s command for the binding's user failed with exit status %d", what, res.ExitCode)
 }

@@ -11,8 +11,6 @@ import (
 
 	"github.com/cloudfoundry-community/docker-broker/src/internal/broker"
 	"github.com/cloudfoundry-community/docker-broker/src/internal/brokertest"
-	"github.com/cloudfoundry-community/docker-broker/src/internal/catalog"
-	"github.com/cloudfoundry-community/docker-broker/src/internal/standin"
 	"github.com/cloudfoundry-community/docker-broker/src/internal/testenv"
 )
 
@@ -49,19 +47,7 @@ func newHarness(t testing.TB, configure func(*broker.Config)) *harness {
 // that has the stand-in images of their plans (only those: all of them weigh gigabytes).
 func startHarness(t testing.TB, services []byte, configure func(*broker.Config)) *harness {
 	t.Helper()
-	cat, _, err := catalog.Parse(services)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var recipes []standin.Recipe
-	for _, s := range cat.Services {
-		for _, p := range s.Plans {
-			if r, ok := standin.For(p.Container.ImageRef()); ok {
-				recipes = append(recipes, r)
-			}
-		}
-	}
-	testenv.Docker(t).Standins(t, recipes...)
+	brokertest.LoadStandins(t, services)
 	return &harness{Broker: brokertest.Start(t, services, configure), t: t}
 }
 

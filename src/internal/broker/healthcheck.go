@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/cloudfoundry-community/docker-broker/src/internal/catalog"
+	"github.com/cloudfoundry-community/docker-broker/src/internal/credentials"
 	"github.com/cloudfoundry-community/docker-broker/src/internal/dockerengine"
 	"github.com/cloudfoundry-community/docker-broker/src/internal/store"
 )
@@ -121,7 +122,7 @@ func (b *Broker) crashed(ctx context.Context, c dockerengine.Container, inst sto
 	if err != nil {
 		b.log.Warn("the log of a crashed container could not be read", "container", c.Name, "error", err.Error())
 	}
-	tail := redact(string(logs), inst.Credentials.Password, inst.Credentials.Username)
+	tail := credentials.Redact(string(logs), inst.Credentials.Password, inst.Credentials.Username)
 	b.log.Error("container crashed before it became ready", "instance_id", inst.ID, "container", c.Name, "state", c.State, "exit_code", c.ExitCode, "restarts", c.RestartCount, "log_tail", tail)
 	message := "the service did not start: " + what
 	if diskFull(tail, b.cfg.DataDir) {
@@ -131,16 +132,6 @@ func (b *Broker) crashed(ctx context.Context, c dockerengine.Container, inst sto
 		message += "; its last log line: " + line
 	}
 	return forUser(nil, "%s", message)
-}
-
-// redact replaces every secret in text.
-func redact(text string, secrets ...string) string {
-	for _, s := range secrets {
-		if len(s) >= 4 { // shorter values (a fixed "pg" username) would blank out ordinary words
-			text = strings.ReplaceAll(text, s, "[redacted]")
-		}
-	}
-	return text
 }
 
 // lastLine is the last non-blank line of text, cut to a length a description can carry.

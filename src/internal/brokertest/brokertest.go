@@ -20,6 +20,7 @@ import (
 	"github.com/cloudfoundry-community/docker-broker/src/internal/dockerengine"
 	"github.com/cloudfoundry-community/docker-broker/src/internal/metrics"
 	"github.com/cloudfoundry-community/docker-broker/src/internal/osbapi"
+	"github.com/cloudfoundry-community/docker-broker/src/internal/standin"
 	"github.com/cloudfoundry-community/docker-broker/src/internal/store"
 	"github.com/cloudfoundry-community/docker-broker/src/internal/testenv"
 )
@@ -138,6 +139,25 @@ func (b *Broker) Containers(t testing.TB) map[string]dockerengine.Container {
 		byInstance[c.Labels[broker.LabelInstanceID]] = c
 	}
 	return byInstance
+}
+
+// LoadStandins loads into the test binary's dockerd the stand-in images of the plans of the
+// catalog services (the JSON `services` array), and only those: all of them weigh gigabytes.
+func LoadStandins(t testing.TB, services []byte) {
+	t.Helper()
+	cat, _, err := catalog.Parse(services)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var recipes []standin.Recipe
+	for _, s := range cat.Services {
+		for _, p := range s.Plans {
+			if r, ok := standin.For(p.Container.ImageRef()); ok {
+				recipes = append(recipes, r)
+			}
+		}
+	}
+	testenv.Docker(t).Standins(t, recipes...)
 }
 
 // Services is the broker's `services` property (JSON) made of services ops files (paths from

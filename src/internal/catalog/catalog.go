@@ -68,6 +68,9 @@ type Plan struct {
 	// Bindings, when set, gives every binding a user of its own in the service; without it a
 	// binding hands out the instance's credentials (the legacy behaviour).
 	Bindings *Bindings
+	// SanityCheck is what the sanity-test errand runs against a binding of the plan; nil when
+	// the file gives none (the errand then only provisions, binds, unbinds and deprovisions).
+	SanityCheck *SanityCheck
 }
 
 // MaintenanceInfo is the version of a plan's implementation that instances are upgraded to.

@@ -89,12 +89,16 @@ func (p *parser) service(o *object) Service {
 		p.problem(o.at("plans"), "required: a service needs at least one plan")
 	}
 	serviceBindings := readBindings(o.child("bindings"))
+	serviceCheck := readSanityCheck(o.child("sanity_check"))
 	planNames := map[string]string{}
 	for _, po := range plans {
-		plan := p.plan(po, serviceBindings)
+		plan := p.plan(po, serviceBindings, serviceCheck)
 		p.claim(planNames, po.at("name"), po.path, "name", plan.Name)
 		if plan.SyslogDrainPort != "" && !slices.Contains(s.Requires, "syslog_drain") {
 			p.problem(po.at("syslog_drain_port"), "the service must list syslog_drain in requires, or the platform refuses the drain URL")
+		}
+		if plan.SanityCheck != nil && !plan.IsBindable(s) {
+			p.problem(po.path, "has a sanity_check but cannot be bound: the check needs a binding's credentials")
 		}
 		s.Plans = append(s.Plans, plan)
 	}
@@ -102,8 +106,9 @@ func (p *parser) service(o *object) Service {
 	return s
 }
 
-// plan reads one plan; serviceBindings is its service's `bindings`, which the plan's own replaces.
-func (p *parser) plan(o *object, serviceBindings *bindingsSection) Plan {
+// plan reads one plan; serviceBindings and serviceCheck are its service's `bindings` and
+// `sanity_check`, which the plan's own replace.
+func (p *parser) plan(o *object, serviceBindings *bindingsSection, serviceCheck *SanityCheck) Plan {
 	plan := Plan{
 		ID:                     o.requiredStr("id"),
 		Name:                   o.requiredStr("name"),
@@ -148,6 +153,11 @@ func (p *parser) plan(o *object, serviceBindings *bindingsSection) Plan {
 	if bindings != nil {
 		plan.Bindings = bindings.forPlan(p.reader, o.path, plan.Credentials)
 	}
+	check := serviceCheck
+	if own := readSanityCheck(o.child("sanity_check")); own != nil {
+		check = own
+	}
+	plan.SanityCheck = sanityCheckFor(check, plan.Container)
 	p.checkPorts(o, plan)
 	p.checkEnvironment(o, plan)
 	if raw, ok := o.value("schemas"); ok {

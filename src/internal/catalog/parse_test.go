@@ -326,6 +326,12 @@ func TestParseReportsEachProblemWithItsPath(t *testing.T) {
 		{"duplicate service name", map[string]any{"1.name": "svc-a"}, "services[1].name", `"svc-a" is already the name of services[0]`},
 		{"duplicate plan name", map[string]any{"0.plans.1": map[string]any{"id": "plan-a2", "name": "free", "description": "Again",
 			"container": map[string]any{"backend": "docker", "image": "example/redis"}}}, "services[0].plans[1].name", "already the name of services[0].plans[0]"},
+		{"sanity check without command", map[string]any{"0.plans.0.sanity_check": map[string]any{"image": "example/redis:7"}}, plan + ".sanity_check.command", "required: the client command"},
+		{"sanity check of a service without command", map[string]any{"1.sanity_check": map[string]any{"command": []any{}}}, "services[1].sanity_check.command", "required"},
+		{"sanity check image with blanks", map[string]any{"0.plans.0.sanity_check": map[string]any{"command": "true", "image": "example/redis 7"}}, plan + ".sanity_check.image", "no blanks"},
+		{"sanity check timeout", map[string]any{"0.plans.0.sanity_check": map[string]any{"command": "true", "timeout": "0s"}}, plan + ".sanity_check.timeout", "longer than zero"},
+		{"sanity check command unterminated", map[string]any{"0.plans.0.sanity_check": map[string]any{"command": "sh -c 'x"}}, plan + ".sanity_check.command", "never closed"},
+		{"sanity check of a plan that cannot be bound", map[string]any{"0.plans.0.bindable": false, "0.plans.0.sanity_check": map[string]any{"command": "true"}}, plan, "has a sanity_check but cannot be bound"},
 		{"missing id", map[string]any{"0.id": remove}, "services[0].id", "required"},
 		{"empty description", map[string]any{"0.plans.0.description": " "}, plan + ".description", "required"},
 		{"no plans", map[string]any{"0.plans": []any{}}, "services[0].plans", "at least one plan"},
@@ -683,4 +689,34 @@ func TestTemplatesUseTheCredentialsThePlanHas(t *testing.T) {
 		"0.plans.0.container.files":              []any{map[string]any{"path": "/data/x", "content": "{{.Username}}:{{.Password}}@{{.DBName}}"}},
 		"0.plans.0.bindings":                     bindings("extra_credentials", map[string]any{"db": "{{.Username}}:{{.Password}}@{{.DBName}}"}),
 	}))
+}
+
+func TestSanityCheckOfTheServiceAppliesToPlansWithoutTheirOwn(t *testing.T) {
+	c, warnings := mustParse(t, edited(t, map[string]any{
+		"0.sanity_check":          map[string]any{"command": []any{"sh", "-ec", "redis-cli ping"}},
+		"0.plans.0.container.tag": "7.4",
+		"0.plans.1": map[string]any{"id": "plan-a2", "name": "own", "description": "Own", "container": map[string]any{"backend": "docker", "image": "example/redis"},
+			"sanity_check": map[string]any{"command": "check-it", "image": "example/client:2", "timeout": "5s"}},
+	}))
+	if len(warnings) != 0 {
+		t.Errorf("warnings: %q", warnings)
+	}
+	inherited, own, none := c.Services[0].Plans[0].SanityCheck, c.Services[0].Plans[1].SanityCheck, c.Services[1].Plans[0].SanityCheck
+	if inherited == nil || inherited.Image != "example/redis:7.4" || !slices.Equal(inherited.Command, []string{"sh", "-ec", "redis-cli ping"}) || inherited.Timeout.D() != time.Minute {
+		t.Errorf("plan without a check of its own: %+v, want the service's on the plan's image with a timeout of one minute", inherited)
+	}
+	if own == nil || own.Image != "example/client:2" || !slices.Equal(own.Command, []string{"check-it"}) || own.Timeout.D() != 5*time.Second {
+		t.Errorf("plan with a check of its own: %+v", own)
+	}
+	if none != nil {
+		t.Errorf("a service without a sanity check: %+v", none)
+	}
+	// The check is the errand's business: the platform never sees it.
+	raw, err := c.MarshalOSB()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(raw), "sanity") || strings.Contains(string(raw), "check-it") {
+		t.Errorf("the OSB catalog shows the sanity check: %s", raw)
+	}
 }

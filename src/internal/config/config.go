@@ -145,3 +145,24 @@ func CheckURL(errs *Errors, path, raw string) {
 		errs.Add(path, "must not hold credentials: set them in their own fields")
 	}
 }
+
+// The errands share one program and one check-config. Every errand's config file but the
+// registrar's (which came first, and which operators may have written by hand) names its
+// errand in an `errand` key, by which check-config tells them apart.
+
+// ErrandOf returns the `errand` key of the JSON config data, "" when it has none or is no
+// JSON object.
+func ErrandOf(data []byte) string {
+	var head struct {
+		Errand string `json:"errand"`
+	}
+	_ = json.Unmarshal(data, &head) // a file that is no JSON has no errand: its loader says what is wrong
+	return head.Errand
+}
+
+// CheckErrand adds a problem at "errand" unless got is the errand want.
+func CheckErrand(errs *Errors, got, want string) {
+	if got != want {
+		errs.Add("errand", "%q: must be %q in the %s errand's config", got, want, want)
+	}
+}

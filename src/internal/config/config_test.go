@@ -64,3 +64,15 @@ func TestDurationRoundTrips(t *testing.T) {
 		t.Errorf("%v %v", back, err)
 	}
 }
+
+func TestErrandOfTellsTheErrandsConfigsApart(t *testing.T) {
+	for data, want := range map[string]string{
+		`{"errand": "orphan-report", "broker": {}}`:                    "orphan-report",
+		`{"cf": {"api_url": "https://api.example.com"}, "broker": {}}`: "", // the registrar's
+		`not json`: "",
+	} {
+		if got := ErrandOf([]byte(data)); got != want {
+			t.Errorf("ErrandOf(%s) = %q, want %q", data, got, want)
+		}
+	}
+}

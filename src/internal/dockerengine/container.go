@@ -35,6 +35,9 @@ type ContainerSpec struct {
 	Ulimits []Ulimit          `json:",omitempty"`
 	Sysctls map[string]string `json:",omitempty"` // namespaced kernel parameters
 	ShmSize int64             `json:",omitempty"` // bytes of /dev/shm; 0 is the engine's default (64m)
+	// NetworkMode is the container's network: "" is the engine's default bridge, "host" the
+	// host's own network (a client that must reach the host's published ports as apps do).
+	NetworkMode string `json:",omitempty"`
 }
 
 // Ulimit is a resource limit (setrlimit) of the container's processes, by Docker's name for it

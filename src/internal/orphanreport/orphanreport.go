@@ -17,8 +17,12 @@ import (
 // Config is the errand's config file, rendered by the orphan-report job
 // (templates/config/orphan-report.json.erb) from the servicebroker link.
 type Config struct {
+	Errand string             `json:"errand"` // always ErrandName
 	Broker osbclient.Endpoint `json:"broker"`
 }
+
+// ErrandName is the value of an orphan-report config's `errand` key (config.ErrandOf).
+const ErrandName = "orphan-report"
 
 // LoadConfig reads and validates the config file at path.
 func LoadConfig(path string) (Config, error) {
@@ -32,6 +36,7 @@ func LoadConfig(path string) (Config, error) {
 // Validate returns every problem of the config, each naming its field.
 func (c Config) Validate() error {
 	var errs config.Errors
+	config.CheckErrand(&errs, c.Errand, ErrandName)
 	c.Broker.Validate(&errs, "broker")
 	return errs.Err()
 }
