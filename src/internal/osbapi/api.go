@@ -46,6 +46,8 @@ type Broker interface {
 type Admin interface {
 	// Reconciliation returns the last report of how the store and the engine compare.
 	Reconciliation(ctx context.Context) (any, error)
+	// ListInstances lists every instance the broker keeps, without secrets.
+	ListInstances(ctx context.Context) ([]AdminInstance, error)
 }
 
 // Credentials are the basic-auth username and password the platform must present.
@@ -84,6 +86,7 @@ func NewHandler(b Broker, admin Admin, creds Credentials, log *slog.Logger) http
 	v2.HandleFunc(binding+"/last_operation", h.bindingLastOperation).Methods(http.MethodGet)
 
 	r.HandleFunc("/admin/reconciliation", h.reconciliation).Methods(http.MethodGet)
+	r.HandleFunc("/admin/instances", h.instances).Methods(http.MethodGet)
 
 	// A request no route takes is answered here, after the same logging and authentication as
 	// any other (mux runs r's middlewares only for a match): 405 with Allow when its path has
