@@ -73,28 +73,8 @@ func LoadConfig(path string) (Config, error) {
 // Validate returns every problem of the config, each naming its field.
 func (c Config) Validate() error {
 	var errs config.Errors
-	checkURL(&errs, "cf.api_url", c.CF.APIURL)
-	userLogin := c.CF.Username != "" || c.CF.Password != ""
-	clientLogin := c.CF.ClientID != "" || c.CF.ClientSecret != ""
-	switch {
-	case userLogin && clientLogin:
-		errs.Add("cf", "set either username and password or client_id and client_secret, not both")
-	case !userLogin && !clientLogin:
-		errs.Add("cf", "needs credentials: username and password, or client_id and client_secret (a UAA client with cloud_controller.admin)")
-	case userLogin:
-		requireField(&errs, "cf.username", c.CF.Username, "the Cloud Foundry admin user")
-		requireField(&errs, "cf.password", c.CF.Password, "the Cloud Foundry admin user's password")
-	default:
-		requireField(&errs, "cf.client_id", c.CF.ClientID, "the UAA client")
-		requireField(&errs, "cf.client_secret", c.CF.ClientSecret, "the UAA client's secret")
-	}
-	if c.CF.CACert != "" && !x509.NewCertPool().AppendCertsFromPEM([]byte(c.CF.CACert)) {
-		errs.Add("cf.ca_cert", "holds no PEM certificate")
-	}
-	requireField(&errs, "broker.name", c.Broker.Name, "the name the broker is registered under")
-	checkURL(&errs, "broker.url", c.Broker.URL)
-	requireField(&errs, "broker.username", c.Broker.Username, "the broker's basic-auth user")
-	requireField(&errs, "broker.password", c.Broker.Password, "the broker's basic-auth password")
+	c.CF.check(&errs)
+	c.Broker.check(&errs)
 	checkNames(&errs, "access.orgs", c.Access.Orgs)
 	checkNames(&errs, "access.services", c.Access.Services)
 	checkNames(&errs, "access.plans", c.Access.Plans)
@@ -110,6 +90,36 @@ func (c Config) Validate() error {
 		errs.Add("access", "must stay empty for a space-scoped broker: its plans are visible in its space only")
 	}
 	return errs.Err()
+}
+
+// check adds the problems of the cf section to errs.
+func (c CFConfig) check(errs *config.Errors) {
+	checkURL(errs, "cf.api_url", c.APIURL)
+	userLogin := c.Username != "" || c.Password != ""
+	clientLogin := c.ClientID != "" || c.ClientSecret != ""
+	switch {
+	case userLogin && clientLogin:
+		errs.Add("cf", "set either username and password or client_id and client_secret, not both")
+	case !userLogin && !clientLogin:
+		errs.Add("cf", "needs credentials: username and password, or client_id and client_secret (a UAA client with cloud_controller.admin)")
+	case userLogin:
+		requireField(errs, "cf.username", c.Username, "the Cloud Foundry admin user")
+		requireField(errs, "cf.password", c.Password, "the Cloud Foundry admin user's password")
+	default:
+		requireField(errs, "cf.client_id", c.ClientID, "the UAA client")
+		requireField(errs, "cf.client_secret", c.ClientSecret, "the UAA client's secret")
+	}
+	if c.CACert != "" && !x509.NewCertPool().AppendCertsFromPEM([]byte(c.CACert)) {
+		errs.Add("cf.ca_cert", "holds no PEM certificate")
+	}
+}
+
+// check adds the problems of the broker section to errs.
+func (b BrokerConfig) check(errs *config.Errors) {
+	requireField(errs, "broker.name", b.Name, "the name the broker is registered under")
+	checkURL(errs, "broker.url", b.URL)
+	requireField(errs, "broker.username", b.Username, "the broker's basic-auth user")
+	requireField(errs, "broker.password", b.Password, "the broker's basic-auth password")
 }
 
 func requireField(errs *config.Errors, path, value, what string) {

@@ -1,0 +1,112 @@
+package registrar
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+
+	"github.com/cloudfoundry/go-cfclient/v3/resource"
+
+	"github.com/cloudfoundry-community/docker-broker/src/internal/config"
+	"github.com/cloudfoundry-community/docker-broker/src/internal/upgrade"
+)
+
+// UpgradeConfig is the upgrade-all-instances errand's config file, rendered by its job
+// (templates/upgrade-all-instances.json.erb): the errands' cf and broker sections, and the
+// rollout's policy (canaries, max_in_flight, attempts, backoff) at the top level.
+type UpgradeConfig struct {
+	// CF is the Cloud Foundry the broker is registered with. With its api_url set the
+	// instances are upgraded through Cloud Foundry, so that its records change too; left
+	// empty, directly through the broker.
+	CF     CFConfig     `json:"cf"`
+	Broker BrokerConfig `json:"broker"`
+	upgrade.Policy
+}
+
+// ThroughCloudFoundry tells whether the instances are upgraded through Cloud Foundry.
+func (c UpgradeConfig) ThroughCloudFoundry() bool { return c.CF.APIURL != "" }
+
+// LoadUpgradeConfig reads and validates the upgrade-all-instances config file at path; the
+// policy's keys it leaves out have upgrade.DefaultPolicy's values.
+func LoadUpgradeConfig(path string) (UpgradeConfig, error) {
+	c := UpgradeConfig{Policy: upgrade.DefaultPolicy()}
+	if err := config.Load(path, &c); err != nil {
+		return c, err
+	}
+	return c, c.Validate()
+}
+
+// Validate returns every problem of the config, each naming its field.
+func (c UpgradeConfig) Validate() error {
+	var errs config.Errors
+	switch {
+	case c.ThroughCloudFoundry():
+		c.CF.check(&errs)
+	case c.CF.Username != "" || c.CF.Password != "" || c.CF.ClientID != "" || c.CF.ClientSecret != "":
+		errs.Add("cf.api_url", "is required with cf credentials: set it to upgrade through Cloud Foundry, or leave cf empty to upgrade directly through the broker")
+	}
+	c.Broker.check(&errs)
+	c.Policy.Check(&errs)
+	return errs.Err()
+}
+
+// Outdated (upgrade.Platform) refreshes Cloud Foundry's catalog of the broker, so that Cloud
+// Foundry knows the plans' current maintenance_info, then lists the broker's instances for
+// which Cloud Foundry offers an upgrade (upgrade_available), as `cf services` shows them.
+func (r *Registrar) Outdated(ctx context.Context) ([]upgrade.Instance, error) {
+	name := r.cfg.Broker.Name
+	b, err := r.findBroker(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if b == nil {
+		return nil, &Error{Action: "upgrading the instances of service broker " + name, Err: fmt.Errorf(
+			"Cloud Foundry at %s has no service broker %s: run the broker-registrar errand first, or leave cf.api_url unset to upgrade directly through the broker", r.cfg.CF.APIURL, name)}
+	}
+	fmt.Fprintf(r.out, "Refreshing Cloud Foundry's catalog of service broker %s as %s...\n", name, r.as)
+	if err := r.updateBroker(ctx, b.GUID); err != nil {
+		return nil, err
+	}
+	fmt.Fprintln(r.out, "OK")
+	infos, err := r.brokerInstances(ctx, b.GUID)
+	if err != nil {
+		return nil, err
+	}
+	var outdated []upgrade.Instance
+	for _, i := range infos {
+		if i.upgradeAvailable {
+			outdated = append(outdated, upgrade.Instance{
+				ID: i.guid, Name: fmt.Sprintf("%s in org %s / space %s", i.name, i.org, i.space), Service: i.service, Plan: i.plan,
+				ServiceID: i.serviceID, PlanID: i.planID, From: i.version, To: i.planVersion,
+			})
+		}
+	}
+	return outdated, nil
+}
+
+// Upgrade (upgrade.Platform) asks Cloud Foundry for what `cf upgrade-service` asks — the
+// instance at its plan's maintenance_info version — and waits for Cloud Foundry's job, which
+// updates the instance at the broker and then records its new version. An instance busy with
+// another operation, or a Cloud Foundry that does not answer, is retryable.
+func (r *Registrar) Upgrade(ctx context.Context, inst upgrade.Instance) error {
+	update := resource.NewServiceInstanceManagedUpdate().WithMaintenanceInfo(inst.To, "")
+	jobGUID, _, err := r.cf.ServiceInstances.UpdateManaged(ctx, inst.ID, update)
+	if err == nil {
+		err = r.waitForJob(ctx, jobGUID)
+	}
+	if err == nil {
+		return nil
+	}
+	err = &Error{Action: "upgrading service instance " + inst.Name, Err: err}
+	var httpErr resource.CloudFoundryHTTPError
+	var unreachable *url.Error
+	switch {
+	case resource.IsAsyncServiceInstanceOperationInProgressError(err),
+		errors.As(err, &httpErr) && httpErr.StatusCode >= http.StatusInternalServerError,
+		errors.As(err, &unreachable) && ctx.Err() == nil:
+		return upgrade.Retryable(err)
+	}
+	return err
+}
