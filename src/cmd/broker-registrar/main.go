@@ -22,6 +22,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"syscall"
+	"time"
 
 	"github.com/cloudfoundry-community/docker-broker/src/internal/config"
 	"github.com/cloudfoundry-community/docker-broker/src/internal/osbclient"
@@ -115,7 +116,7 @@ func upgradePlatform(ctx context.Context, cfg registrar.UpgradeConfig, out io.Wr
 	}
 	fmt.Fprintf(out, "Broker: %s at %s (username %s)\nNo cf.api_url: upgrading directly through the broker\n", cfg.Broker.Name, cfg.Broker.URL, cfg.Broker.Username)
 	client := osbclient.New(osbclient.Config{URL: cfg.Broker.URL, Username: cfg.Broker.Username, Password: cfg.Broker.Password,
-		TLS: &tls.Config{InsecureSkipVerify: cfg.Broker.SkipSSLValidation}})
+		TLS: &tls.Config{InsecureSkipVerify: cfg.Broker.SkipSSLValidation}, PollInterval: time.Second})
 	return upgrade.Broker{Client: client}, nil
 }
 

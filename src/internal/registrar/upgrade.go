@@ -1,11 +1,15 @@
 package registrar
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"net/url"
+	"path"
 
 	"github.com/cloudfoundry/go-cfclient/v3/resource"
 
@@ -91,8 +95,7 @@ func (r *Registrar) Outdated(ctx context.Context) ([]upgrade.Instance, error) {
 // updates the instance at the broker and then records its new version. An instance busy with
 // another operation, or a Cloud Foundry that does not answer, is retryable.
 func (r *Registrar) Upgrade(ctx context.Context, inst upgrade.Instance) error {
-	update := resource.NewServiceInstanceManagedUpdate().WithMaintenanceInfo(inst.To, "")
-	jobGUID, _, err := r.cf.ServiceInstances.UpdateManaged(ctx, inst.ID, update)
+	jobGUID, err := r.patchMaintenanceInfo(ctx, inst.ID, inst.To)
 	if err == nil {
 		err = r.waitForJob(ctx, jobGUID)
 	}
@@ -109,4 +112,34 @@ func (r *Registrar) Upgrade(ctx context.Context, inst upgrade.Instance) error {
 		return upgrade.Retryable(err)
 	}
 	return err
+}
+
+// patchMaintenanceInfo sends PATCH /v3/service_instances/:guid with the maintenance_info
+// version alone, as the cf CLI does, and returns the job's GUID ("" when Cloud Foundry had
+// nothing to do). Not go-cfclient's UpdateManaged: it always sends "tags" (null unless set),
+// which Cloud Controller takes as a change of the developer's tags.
+func (r *Registrar) patchMaintenanceInfo(ctx context.Context, guid, version string) (string, error) {
+	body, err := json.Marshal(map[string]any{"maintenance_info": map[string]string{"version": version}})
+	if err != nil {
+		return "", err
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPatch, r.cf.ApiURL("/v3/service_instances/"+url.PathEscape(guid)), bytes.NewReader(body))
+	if err != nil {
+		return "", err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := r.cf.ExecuteAuthRequest(req) // an error status is Cloud Foundry's error
+	if err != nil {
+		return "", err
+	}
+	defer resp.Body.Close()
+	_, _ = io.Copy(io.Discard, resp.Body)
+	if resp.StatusCode != http.StatusAccepted {
+		return "", nil
+	}
+	location, err := url.Parse(resp.Header.Get("Location"))
+	if err != nil || location.Path == "" {
+		return "", fmt.Errorf("Cloud Foundry accepted the upgrade without a job to follow (Location %q)", resp.Header.Get("Location"))
+	}
+	return path.Base(location.Path), nil
 }
