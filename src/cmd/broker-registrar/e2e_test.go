@@ -33,7 +33,7 @@ const (
 // startBroker starts a docker-broker named name with the catalog services (the broker's
 // `services` property, JSON) on the test binary's dockerd, served over HTTP, publishing
 // instances on host ports in ports (each test a range of its own).
-func startBroker(t *testing.T, services []byte, name string, ports [2]int) *brokertest.Broker {
+func startBroker(t testing.TB, services []byte, name string, ports [2]int) *brokertest.Broker {
 	t.Helper()
 	testenv.Docker(t).Standin(t, standin.Redis) // the only service these tests run
 	return brokertest.Start(t, services, func(c *broker.Config) {
@@ -74,7 +74,7 @@ func runRegistrar(t *testing.T, command string, cfg registrar.Config) (string, e
 // runErrand runs the errands' program with command on cfg written as the errand's config file
 // (named file, as the job renders it) and returns its output and exit error, failing the test
 // if a password shows in the output.
-func runErrand(t *testing.T, command, file string, cfg any) (string, error) {
+func runErrand(t testing.TB, command, file string, cfg any) (string, error) {
 	t.Helper()
 	bin, err := testenv.Binary("broker-registrar")
 	if err != nil {

@@ -19,16 +19,19 @@ import (
 )
 
 // upgradeConfig is the upgrade-all-instances errand's config for broker b: directly through
-// the broker, two at a time after one canary, with a short backoff.
-func upgradeConfig(b *brokertest.Broker) registrar.UpgradeConfig {
+// the broker, as policy says.
+func upgradeConfig(b *brokertest.Broker, policy upgrade.Policy) registrar.UpgradeConfig {
 	return registrar.UpgradeConfig{
 		Broker: registrar.BrokerConfig{Name: e2eBrokerName, URL: b.URL, Username: brokertest.Username, Password: brokertest.Password},
-		Policy: upgrade.Policy{Canaries: 1, MaxInFlight: 2, Attempts: 5, Backoff: config.Duration(time.Second)},
+		Policy: policy,
 	}
 }
 
+// testPolicy upgrades two at a time after one canary, with a short backoff.
+var testPolicy = upgrade.Policy{Canaries: 1, MaxInFlight: 2, Attempts: 5, Backoff: config.Duration(time.Second)}
+
 // runUpgradeAll runs the upgrade-all-instances errand with cfg.
-func runUpgradeAll(t *testing.T, cfg registrar.UpgradeConfig) (string, error) {
+func runUpgradeAll(t testing.TB, cfg registrar.UpgradeConfig) (string, error) {
 	t.Helper()
 	return runErrand(t, "upgrade-all-instances", "upgrade-all-instances.json", cfg)
 }
@@ -69,7 +72,7 @@ func TestUpgradeAllInstancesDirectlyThroughTheBroker(t *testing.T) {
 		s.mustSet(t, "written", "on "+id+" before the upgrade")
 		s.close()
 	}
-	cfg := upgradeConfig(b)
+	cfg := upgradeConfig(b, testPolicy)
 	if out, err := runUpgradeAll(t, cfg); err != nil || !strings.Contains(out, "0 instances need an upgrade") {
 		t.Fatalf("before the tag bump: %v\n%s", err, out)
 	}
@@ -135,7 +138,7 @@ func TestUpgradeAllInstancesThroughCloudFoundry(t *testing.T) {
 		s.mustSet(t, "written", "on "+name+" before the upgrade")
 		s.close()
 	}
-	cfg := upgradeConfig(b)
+	cfg := upgradeConfig(b, testPolicy)
 	cfg.CF = registrarConfig(cc, b).CF
 
 	b.Config.Catalog.Services[0].Plans[0].Container.Tag = "7"
