@@ -45,6 +45,7 @@ func TestDeployRehearsal(t *testing.T) {
 	// Remote docker clients: the Engine API on TCP takes the manifest's client certificate,
 	// verified against docker-ca, and refuses a client without one.
 	checkRemoteEngine(t, r.in.VarsStore, r.dockerPort)
+	r.upgradeAll(t)
 	r.drain(ctx, t)
 }
 
@@ -173,6 +174,20 @@ func (r *rehearsal) useRedis(ctx context.Context, t *testing.T) {
 	}
 	if v, err := rdb.Get(ctx, "rehearsal").Result(); err != nil || v != "deployed" {
 		t.Fatalf("redis GET: %q, %v", v, err)
+	}
+}
+
+// upgradeAll renders the upgrade-all-instances errand as the director would and runs it as the
+// agent runs an errand, directly through the rehearsed broker (this deployment has no Cloud
+// Foundry): every instance runs its plan's version, so it has nothing to do and says so.
+func (r *rehearsal) upgradeAll(t *testing.T) {
+	if _, err := r.deployment.Render(newRenderer(t), "upgrade-all-instances", 0, r.sandbox.Path("jobs")); err != nil {
+		t.Fatal(err)
+	}
+	out, err := r.sandbox.RunScript("upgrade-all-instances", "bin/run", nil)
+	t.Logf("$ bosh run-errand upgrade-all-instances\n%s", out)
+	if err != nil || !strings.Contains(out, "No cf.api_url: upgrading directly through the broker") || !strings.Contains(out, "0 instances need an upgrade") {
+		t.Fatalf("upgrade-all-instances: %v", err)
 	}
 }
 

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/url"
 	"path"
+	"slices"
 
 	"github.com/cloudfoundry/go-cfclient/v3/resource"
 
@@ -103,15 +104,24 @@ func (r *Registrar) Upgrade(ctx context.Context, inst upgrade.Instance) error {
 		return nil
 	}
 	err = &Error{Action: "upgrading service instance " + inst.Name, Err: err}
-	var httpErr resource.CloudFoundryHTTPError
-	var unreachable *url.Error
-	switch {
-	case resource.IsAsyncServiceInstanceOperationInProgressError(err),
-		errors.As(err, &httpErr) && httpErr.StatusCode >= http.StatusInternalServerError,
-		errors.As(err, &unreachable) && ctx.Err() == nil:
+	if ctx.Err() == nil && passing(err) {
 		return upgrade.Retryable(err)
 	}
 	return err
+}
+
+// passing tells whether an upgrade failed for a reason that may pass: Cloud Foundry has an
+// operation of the instance in progress, the broker is busy with one (its 422
+// ConcurrencyError, which Cloud Foundry reports as CF-ServiceBrokerConcurrencyError, on the
+// request or in the job), or Cloud Foundry did not answer or failed itself.
+func passing(err error) bool {
+	var httpErr resource.CloudFoundryHTTPError
+	var unreachable *url.Error
+	var jobErr *JobFailedError
+	return resource.IsAsyncServiceInstanceOperationInProgressError(err) || resource.IsServiceBrokerConcurrencyError(err) ||
+		errors.As(err, &jobErr) && slices.ContainsFunc(jobErr.Errors, func(e resource.CloudFoundryError) bool { return resource.IsServiceBrokerConcurrencyError(e) }) ||
+		errors.As(err, &httpErr) && httpErr.StatusCode >= http.StatusInternalServerError ||
+		errors.As(err, &unreachable)
 }
 
 // patchMaintenanceInfo sends PATCH /v3/service_instances/:guid with the maintenance_info

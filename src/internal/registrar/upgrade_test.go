@@ -1,10 +1,15 @@
 package registrar
 
 import (
+	"errors"
+	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/cloudfoundry/go-cfclient/v3/resource"
 
 	"github.com/cloudfoundry-community/docker-broker/src/internal/boshrelease"
 	"github.com/cloudfoundry-community/docker-broker/src/internal/testenv"
@@ -80,5 +85,25 @@ func TestUpgradeConfigDefaultsAreTheJobs(t *testing.T) {
 	}
 	for _, m := range mismatches {
 		t.Error(m)
+	}
+}
+
+// An instance busy in Cloud Foundry or at the broker, and a Cloud Foundry that fails or does
+// not answer, are worth another attempt; a refusal is not.
+func TestWhichUpgradeFailuresMayPass(t *testing.T) {
+	for name, c := range map[string]struct {
+		err  error
+		want bool
+	}{
+		"operation in progress":   {resource.NewAsyncServiceInstanceOperationInProgressError(), true},
+		"broker busy, on the job": {&JobFailedError{Operation: "service_instance.update", Errors: []resource.CloudFoundryError{resource.NewServiceBrokerConcurrencyError()}}, true},
+		"Cloud Foundry failed":    {resource.CloudFoundryHTTPError{StatusCode: http.StatusBadGateway, Status: "502 Bad Gateway"}, true},
+		"no answer":               {&url.Error{Op: "Patch", URL: "https://api.example.com", Err: errors.New("connection refused")}, true},
+		"the broker's failure":    {&JobFailedError{Operation: "service_instance.update", Errors: []resource.CloudFoundryError{resource.NewServiceBrokerRequestRejectedError()}}, false},
+		"a refused version":       {resource.NewUnprocessableEntityError(), false},
+	} {
+		if got := passing(&Error{Action: "upgrading service instance r1", Err: c.err}); got != c.want {
+			t.Errorf("%s: retryable %v, want %v", name, got, c.want)
+		}
 	}
 }
