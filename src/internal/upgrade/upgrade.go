@@ -135,8 +135,8 @@ func Run(ctx context.Context, platform Platform, policy Policy, out io.Writer) (
 		r.batch(ctx, instances, canaries, len(instances), false)
 	}
 
-	s := Summary{Outdated: len(instances), Upgraded: r.tally(0, len(instances), upgraded), Failed: r.tally(0, len(instances), failed)}
-	s.NotAttempted = s.Outdated - s.Upgraded - s.Failed
+	all := len(instances)
+	s := Summary{Outdated: all, Upgraded: r.tally(0, all, upgraded), Failed: r.tally(0, all, failed), NotAttempted: r.tally(0, all, notAttempted)}
 	fmt.Fprintf(out, "Upgraded %d of %s in %s: %d failed, %d not attempted\n", s.Upgraded, plural(s.Outdated, "instance"), seconds(time.Since(start)), s.Failed, s.NotAttempted)
 	for i, res := range r.results {
 		if res.outcome == failed {
