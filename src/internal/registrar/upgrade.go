@@ -68,7 +68,7 @@ func (r *Registrar) Outdated(ctx context.Context) ([]upgrade.Instance, error) {
 	}
 	if b == nil {
 		return nil, &Error{Action: "upgrading the instances of service broker " + name, Err: fmt.Errorf(
-			"Cloud Foundry at %s has no service broker %s: run the broker-registrar errand first, or leave cf.api_url unset to upgrade directly through the broker", r.cfg.CF.APIURL, name)}
+			"no service broker %s in the Cloud Foundry at %s: run the broker-registrar errand first, or leave cf.api_url unset to upgrade directly through the broker", name, r.cfg.CF.APIURL)}
 	}
 	fmt.Fprintf(r.out, "Refreshing Cloud Foundry's catalog of service broker %s as %s...\n", name, r.as)
 	if err := r.updateBroker(ctx, b.GUID); err != nil {
@@ -149,7 +149,7 @@ func (r *Registrar) patchMaintenanceInfo(ctx context.Context, guid, version stri
 	}
 	location, err := url.Parse(resp.Header.Get("Location"))
 	if err != nil || location.Path == "" {
-		return "", fmt.Errorf("Cloud Foundry accepted the upgrade without a job to follow (Location %q)", resp.Header.Get("Location"))
+		return "", fmt.Errorf("the upgrade was accepted without a Cloud Foundry job to follow (Location %q)", resp.Header.Get("Location"))
 	}
 	return path.Base(location.Path), nil
 }

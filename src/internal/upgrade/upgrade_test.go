@@ -83,16 +83,16 @@ func policy(canaries, maxInFlight, attempts int) Policy {
 	return Policy{Canaries: canaries, MaxInFlight: maxInFlight, Attempts: attempts, Backoff: config.Duration(time.Millisecond)}
 }
 
-func run(t *testing.T, f *fakePlatform, p Policy) (Summary, error, string) {
+func run(t *testing.T, f *fakePlatform, p Policy) (Summary, string, error) {
 	t.Helper()
 	var out strings.Builder
 	s, err := Run(context.Background(), f, p, &out)
-	return s, err, out.String()
+	return s, out.String(), err
 }
 
 func TestNothingOutdatedChangesNothing(t *testing.T) {
 	f := newFake(0)
-	s, err, out := run(t, f, DefaultPolicy())
+	s, out, err := run(t, f, DefaultPolicy())
 	if err != nil || s != (Summary{}) || !strings.Contains(out, "0 instances need an upgrade") {
 		t.Fatalf("summary %+v, error %v, output:\n%s", s, err, out)
 	}
@@ -101,7 +101,7 @@ func TestNothingOutdatedChangesNothing(t *testing.T) {
 func TestAListingErrorIsTheRunsError(t *testing.T) {
 	f := newFake(2)
 	f.listErr = errors.New("GET /admin/instances: the broker answered 401")
-	if _, err, _ := run(t, f, DefaultPolicy()); !errors.Is(err, f.listErr) || f.totalAttempts() != 0 {
+	if _, _, err := run(t, f, DefaultPolicy()); !errors.Is(err, f.listErr) || f.totalAttempts() != 0 {
 		t.Fatalf("error %v after %d upgrades, want the listing's and none", err, f.totalAttempts())
 	}
 }
@@ -109,7 +109,7 @@ func TestAListingErrorIsTheRunsError(t *testing.T) {
 func TestAFailedCanaryStopsTheRollout(t *testing.T) {
 	f := newFake(5)
 	f.script["i0"] = []error{errors.New("update of instance i0 failed: the image redis:8 is not on this VM")}
-	s, err, out := run(t, f, policy(1, 3, 5))
+	s, out, err := run(t, f, policy(1, 3, 5))
 	if !errors.Is(err, ErrNotAllUpgraded) {
 		t.Errorf("error %v, want ErrNotAllUpgraded", err)
 	}
@@ -129,7 +129,7 @@ func TestAFailedCanaryStopsTheRollout(t *testing.T) {
 
 func TestCanariesThenTheRestAllSucceed(t *testing.T) {
 	f := newFake(4)
-	s, err, out := run(t, f, policy(2, 2, 1))
+	s, out, err := run(t, f, policy(2, 2, 1))
 	if err != nil || s != (Summary{Outdated: 4, Upgraded: 4}) {
 		t.Fatalf("summary %+v, error %v", s, err)
 	}
@@ -151,7 +151,7 @@ func TestCanariesThenTheRestAllSucceed(t *testing.T) {
 func TestMaxInFlightIsReachedAndNeverExceeded(t *testing.T) {
 	f := newFake(20)
 	f.barrier = map[string]bool{"i1": true, "i2": true, "i3": true}
-	s, err, _ := run(t, f, policy(1, 3, 1))
+	s, _, err := run(t, f, policy(1, 3, 1))
 	if err != nil || s.Upgraded != 20 {
 		t.Fatalf("summary %+v, error %v", s, err)
 	}
@@ -164,7 +164,7 @@ func TestARetryableErrorIsTriedAgain(t *testing.T) {
 	busy := Retryable(errors.New("PATCH /v2/service_instances/i0: the broker answered 422 ConcurrencyError"))
 	f := newFake(1)
 	f.script["i0"] = []error{busy, busy}
-	s, err, out := run(t, f, policy(1, 1, 3))
+	s, out, err := run(t, f, policy(1, 1, 3))
 	if err != nil || s.Upgraded != 1 || f.attempts["i0"] != 3 {
 		t.Fatalf("summary %+v, error %v after %d attempts; want upgraded at the third", s, err, f.attempts["i0"])
 	}
@@ -177,7 +177,7 @@ func TestARetryableErrorIsTriedAgain(t *testing.T) {
 	// attempts bounds the tries.
 	f = newFake(1)
 	f.script["i0"] = []error{busy, busy, busy, busy}
-	s, err, out = run(t, f, policy(0, 1, 3))
+	s, out, err = run(t, f, policy(0, 1, 3))
 	if !errors.Is(err, ErrNotAllUpgraded) || s.Failed != 1 || f.attempts["i0"] != 3 || !strings.Contains(out, "after 3 attempts") {
 		t.Fatalf("summary %+v, error %v after %d attempts, want failed after 3:\n%s", s, err, f.attempts["i0"], out)
 	}
@@ -188,7 +188,7 @@ func TestARetryableErrorIsTriedAgain(t *testing.T) {
 func TestAFailureAfterTheCanariesFailsThatInstanceOnly(t *testing.T) {
 	f := newFake(4)
 	f.script["i2"] = []error{errors.New("update of instance i2 failed: health check timed out")}
-	s, err, out := run(t, f, policy(1, 2, 2))
+	s, out, err := run(t, f, policy(1, 2, 2))
 	if want := (Summary{Outdated: 4, Upgraded: 3, Failed: 1}); s != want {
 		t.Errorf("summary %+v, want %+v", s, want)
 	}
