@@ -34,7 +34,7 @@ const (
 // startBroker starts a docker-broker named name with the catalog services (the broker's
 // `services` property, JSON) on the test binary's dockerd, served over HTTP, publishing
 // instances on host ports in ports (each test a range of its own).
-func startBroker(t *testing.T, services []byte, name string, ports [2]int) *brokertest.Broker {
+func startBroker(t testing.TB, services []byte, name string, ports [2]int) *brokertest.Broker {
 	t.Helper()
 	testenv.Docker(t).Standin(t, standin.Redis) // the only service these tests run
 	return brokertest.Start(t, services, func(c *broker.Config) {
@@ -70,11 +70,19 @@ func (s *cfSession) loginAsAdmin(apiURL string) {
 // the test if a password shows in the output.
 func runRegistrar(t *testing.T, command string, cfg any) (string, error) {
 	t.Helper()
+	return runErrand(t, command, "registrar.json", cfg)
+}
+
+// runErrand runs the errands' program with command on cfg written as the errand's config file
+// (named file, as the job renders it) and returns its output and exit error, failing the test
+// if a password shows in the output.
+func runErrand(t testing.TB, command, file string, cfg any) (string, error) {
+	t.Helper()
 	bin, err := testenv.Binary("broker-registrar")
 	if err != nil {
 		t.Fatal(err)
 	}
-	path := filepath.Join(t.TempDir(), "registrar.json")
+	path := filepath.Join(t.TempDir(), file)
 	data, err := json.MarshalIndent(cfg, "", "  ")
 	if err != nil {
 		t.Fatal(err)
@@ -83,7 +91,7 @@ func runRegistrar(t *testing.T, command string, cfg any) (string, error) {
 		t.Fatal(err)
 	}
 	out, err := exec.Command(bin, command, path).CombinedOutput()
-	t.Logf("$ broker-registrar %s registrar.json\n%s", command, out)
+	t.Logf("$ broker-registrar %s %s\n%s", command, file, out)
 	for _, secret := range []string{e2eAdminPassword, brokertest.Password} {
 		if strings.Contains(string(out), secret) {
 			t.Errorf("a password appears in the output of broker-registrar %s", command)

@@ -23,6 +23,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/cloudfoundry-community/docker-broker/src/internal/boshrelease"
+	"github.com/cloudfoundry-community/docker-broker/src/internal/broker"
 	"github.com/cloudfoundry-community/docker-broker/src/internal/dockerengine"
 	"github.com/cloudfoundry-community/docker-broker/src/internal/metrics/metricstest"
 	"github.com/cloudfoundry-community/docker-broker/src/internal/sanitytest"
@@ -52,6 +53,7 @@ func TestDeployRehearsal(t *testing.T) {
 	// verified against docker-ca, and refuses a client without one.
 	checkRemoteEngine(t, r.in.VarsStore, r.dockerPort)
 	r.sanityTest(ctx, t)
+	r.upgradeAll(ctx, t)
 	r.drain(ctx, t)
 }
 
@@ -67,6 +69,8 @@ type rehearsal struct {
 	engine     *dockerengine.Client
 	broker     osbClient
 	dockerPort int
+	procs      []*boshrelease.Process // the jobs' processes, in their start order
+	redis      *redis.Client          // redis1 with its binding's credentials (useRedis)
 }
 
 // deploy uploads, compiles, interpolates, renders and starts the docker instance group as a
@@ -148,20 +152,6 @@ func deploy(ctx context.Context, t *testing.T) *rehearsal {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { engine.Close() })
-	var postStart strings.Builder
-	procs, err := sandbox.StartJobs(rendered, &postStart)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Log(strings.TrimSpace(postStart.String()))
-	t.Cleanup(func() {
-		if err := boshrelease.StopProcesses(procs); err != nil {
-			t.Error(err)
-		}
-	})
-	t.Cleanup(func() { removeContainers(t, engine) }) // first: with live_restore they would outlive dockerd
-	waitForImage(ctx, t, engine, "frodenas/redis:3.2", sandbox)
-
 	password, _ := in.VarsStore.Value("docker-broker-password")
 	ca, err := in.VarsStore.Certificate("docker-broker-ca")
 	if err != nil {
@@ -169,13 +159,26 @@ func deploy(ctx context.Context, t *testing.T) *rehearsal {
 	}
 	roots := x509.NewCertPool()
 	roots.AppendCertsFromPEM([]byte(ca.Certificate))
-	return &rehearsal{
+	r := &rehearsal{
 		sandbox: sandbox, in: in, deployment: d, engine: engine, dockerPort: dockerPort,
 		broker: osbClient{
 			url: fmt.Sprintf("https://127.0.0.1:%d", brokerPort), username: "broker", password: fmt.Sprint(password),
 			http: &http.Client{Timeout: time.Minute, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: roots}}},
 		},
 	}
+	var postStart strings.Builder
+	if r.procs, err = sandbox.StartJobs(rendered, &postStart); err != nil {
+		t.Fatal(err)
+	}
+	t.Log(strings.TrimSpace(postStart.String()))
+	t.Cleanup(func() {
+		if err := boshrelease.StopProcesses(r.procs); err != nil {
+			t.Error(err)
+		}
+	})
+	t.Cleanup(func() { removeContainers(t, engine) }) // first: with live_restore they would outlive dockerd
+	waitForImage(ctx, t, engine, "frodenas/redis:3.2", sandbox)
+	return r
 }
 
 // runOrphanReport renders the orphan-report errand from its templates and the servicebroker link
@@ -208,7 +211,8 @@ func (r *rehearsal) useRedis(ctx context.Context, t *testing.T) {
 	host, _ := creds["host"].(string)
 	port := fmt.Sprint(creds["port"])
 	rdb := redis.NewClient(&redis.Options{Addr: net.JoinHostPort(host, port), Password: creds["password"].(string)})
-	defer rdb.Close()
+	t.Cleanup(func() { rdb.Close() })
+	r.redis = rdb
 	if err := rdb.Set(ctx, "rehearsal", "deployed", 0).Err(); err != nil {
 		t.Fatalf("redis at %s:%s with the binding's credentials: %v", host, port, err)
 	}
@@ -271,6 +275,72 @@ func (r *rehearsal) sanityTest(ctx context.Context, t *testing.T) {
 			t.Errorf("container %s of the sanity test is left", c.Name)
 		}
 	}
+}
+
+// upgradeAll renders the upgrade-all-instances errand as the director would and runs it as the
+// agent runs an errand, directly through the rehearsed broker (this deployment has no Cloud
+// Foundry). First every instance runs its plan's version: nothing to do. Then the operator
+// moves redis32's plan to another tag and redeploys the docker-broker job: the errand upgrades
+// redis1, whose container runs the new tag with its data, and a second run has nothing to do.
+func (r *rehearsal) upgradeAll(ctx context.Context, t *testing.T) {
+	if _, err := r.deployment.Render(newRenderer(t), "upgrade-all-instances", 0, r.sandbox.Path("jobs")); err != nil {
+		t.Fatal(err)
+	}
+	runErrand := func(want ...string) {
+		t.Helper()
+		out, err := r.sandbox.RunScript("upgrade-all-instances", "bin/run", nil)
+		t.Logf("$ bosh run-errand upgrade-all-instances\n%s", out)
+		if err != nil {
+			t.Fatalf("upgrade-all-instances: %v", err)
+		}
+		for _, line := range append(want, "No cf.api_url: upgrading directly through the broker") {
+			if !strings.Contains(out, line) {
+				t.Errorf("upgrade-all-instances does not say %q", line)
+			}
+		}
+	}
+	runErrand("0 instances need an upgrade")
+
+	// bosh deploy -o testdata/rehearsal-tag-bump.yml: the agent stops the docker-broker job,
+	// the director renders it anew, the agent starts it and runs its post-start.
+	r.in.OpsFiles = append(r.in.OpsFiles, filepath.Join("testdata", "rehearsal-tag-bump.yml"))
+	m, err := r.in.Manifest()
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.deployment.Manifest = m
+	var others, brokerProcs []*boshrelease.Process
+	for _, p := range r.procs {
+		if p.Job == "docker-broker" {
+			brokerProcs = append(brokerProcs, p)
+		} else {
+			others = append(others, p)
+		}
+	}
+	if err := boshrelease.StopProcesses(brokerProcs); err != nil {
+		t.Fatal(err)
+	}
+	r.procs = others
+	if _, err := r.deployment.Render(newRenderer(t), "docker", 0, r.sandbox.Path("jobs")); err != nil {
+		t.Fatal(err)
+	}
+	var postStart strings.Builder
+	restarted, err := r.sandbox.StartJobs([]string{"docker-broker"}, &postStart)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.procs = append(r.procs, restarted...)
+	waitForImage(ctx, t, r.engine, "redis:7", r.sandbox)
+
+	runErrand("1 instance needs an upgrade", "upgraded  redis1 (redis32/free 1.0.0 -> 1.0.1)", "Upgraded 1 of 1 instance")
+	containers, err := r.engine.ListContainers(ctx, map[string]string{broker.LabelInstanceID: "redis1"})
+	if err != nil || len(containers) != 1 || containers[0].Image != "redis:7" || !containers[0].Running {
+		t.Fatalf("redis1's containers after the errand: %+v %v; want one running redis:7", containers, err)
+	}
+	if v, err := r.redis.Get(ctx, "rehearsal").Result(); err != nil || v != "deployed" {
+		t.Fatalf("redis1 after the upgrade: GET rehearsal %q, %v; want the value written before", v, err)
+	}
+	runErrand("0 instances need an upgrade")
 }
 
 // drain runs the docker job's drain script as the agent does before stopping it: one integer on

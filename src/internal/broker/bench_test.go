@@ -95,23 +95,7 @@ func rawProvision(b *testing.B, engine *dockerengine.Client, image, name string,
 	if err != nil {
 		b.Fatal(err)
 	}
-	var passing time.Time
-	for {
-		conn, err := net.DialTimeout("tcp", net.JoinHostPort(c.IPAddress, "6379"), time.Second)
-		switch {
-		case err != nil:
-			passing = time.Time{}
-		case passing.IsZero():
-			passing = time.Now()
-		}
-		if err == nil {
-			conn.Close()
-			if time.Since(passing) >= hold {
-				return
-			}
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	brokertest.WaitAccepting(net.JoinHostPort(c.IPAddress, "6379"), hold)
 }
 
 // BenchmarkCatalogAndBindLatency measures request latency as a platform sees it.

@@ -19,9 +19,14 @@ func (b *Broker) GetInstance(_ context.Context, instanceID string) (osbapi.Insta
 	if inst.Operation.Kind == store.Update && inst.Operation.InProgress() {
 		return osbapi.InstanceResponse{}, osbapi.Unprocessable(osbapi.CodeConcurrencyError, "instance %s is being updated", instanceID)
 	}
-	resp := osbapi.InstanceResponse{ServiceID: inst.ServiceID, PlanID: inst.PlanID, Parameters: inst.Parameters}
-	if inst.MaintenanceInfo != "" {
-		resp.MaintenanceInfo = &osbapi.MaintenanceInfo{Version: inst.MaintenanceInfo}
+	return osbapi.InstanceResponse{ServiceID: inst.ServiceID, PlanID: inst.PlanID, Parameters: inst.Parameters, MaintenanceInfo: runningMaintenance(inst)}, nil
+}
+
+// runningMaintenance is the maintenance_info of the version inst runs; nil for an instance
+// created before its plan had one.
+func runningMaintenance(inst store.Instance) *osbapi.MaintenanceInfo {
+	if inst.MaintenanceInfo == "" {
+		return nil
 	}
-	return resp, nil
+	return &osbapi.MaintenanceInfo{Version: inst.MaintenanceInfo}
 }

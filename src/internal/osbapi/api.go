@@ -49,6 +49,8 @@ type Admin interface {
 	Reconciliation(ctx context.Context) (any, error)
 	// Orphans compares the records with the engine and the data directory now, changing nothing.
 	Orphans(ctx context.Context) (Orphans, error)
+	// ListInstances lists every instance the broker keeps, without secrets.
+	ListInstances(ctx context.Context) ([]AdminInstance, error)
 }
 
 // Credentials are the basic-auth username and password the platform must present.
@@ -92,6 +94,7 @@ func NewHandler(b Broker, admin Admin, creds Credentials, log *slog.Logger, opti
 
 	r.HandleFunc("/admin/reconciliation", h.reconciliation).Methods(http.MethodGet)
 	r.HandleFunc("/admin/orphans", h.orphans).Methods(http.MethodGet)
+	r.HandleFunc("/admin/instances", h.instances).Methods(http.MethodGet)
 
 	h.routeUnmatched(root, creds)
 	return root

@@ -438,6 +438,7 @@ func TestWrongMethodIs405WithAllow(t *testing.T) {
 		{"/v2/service_instances/inst-1/service_bindings/bind-1/last_operation", []string{http.MethodPost}, "GET"},
 		{"/admin/reconciliation", []string{http.MethodPost, http.MethodDelete}, "GET"},
 		{"/admin/orphans", []string{http.MethodPost, http.MethodDelete}, "GET"},
+		{"/admin/instances", []string{http.MethodPost, http.MethodPatch}, "GET"},
 	}
 	for _, c := range cases {
 		for _, method := range c.methods {
@@ -551,6 +552,35 @@ func TestAdminEndpointNeedsNoVersionHeader(t *testing.T) {
 	}
 }
 
+// GET /admin/instances lists what the broker's ListInstances returns, an empty list as [],
+// and hides an internal error as any endpoint does.
+func TestAdminInstancesListsTheBrokersInstances(t *testing.T) {
+	h := newHarness(t)
+	resp := h.do(http.MethodGet, "/admin/instances", "", withVersion(""))
+	assertStatus(t, resp, http.StatusOK)
+	assertJSON(t, resp.Body, `{"instances":[]}`)
+
+	h.admin.listInstancesFunc = func(context.Context) ([]osbapi.AdminInstance, error) {
+		return []osbapi.AdminInstance{
+			{ID: "i1", ServiceID: "s1", PlanID: "p1", MaintenanceInfo: &osbapi.MaintenanceInfo{Version: "1.0.1"}, Provisioned: true,
+				LastOperation: osbapi.AdminLastOperation{Type: "update", State: "succeeded"}},
+			{ID: "i2", ServiceID: "s1", PlanID: "p1", LastOperation: osbapi.AdminLastOperation{Type: "provision", State: "in progress"}},
+		}, nil
+	}
+	resp = h.do(http.MethodGet, "/admin/instances", "")
+	assertStatus(t, resp, http.StatusOK)
+	assertJSON(t, resp.Body, `{"instances":[
+		{"id":"i1","service_id":"s1","plan_id":"p1","maintenance_info":{"version":"1.0.1"},"provisioned":true,"last_operation":{"type":"update","state":"succeeded"}},
+		{"id":"i2","service_id":"s1","plan_id":"p1","provisioned":false,"last_operation":{"type":"provision","state":"in progress"}}]}`)
+
+	h.admin.listInstancesFunc = func(context.Context) ([]osbapi.AdminInstance, error) { return nil, errors.New("bolt: database locked") }
+	resp = h.do(http.MethodGet, "/admin/instances", "")
+	assertStatus(t, resp, http.StatusInternalServerError)
+	if bytes.Contains(resp.Body, []byte("bolt")) {
+		t.Errorf("500 body leaks the internal error: %s", resp.Body)
+	}
+}
+
 // ---------------------------------------------------------------------------------------------
 // §1.1: basic auth
 
@@ -577,7 +607,8 @@ func TestBasicAuth(t *testing.T) {
 		targets = append(targets, target{e.name, e.method, e.defaultPath(), e.body})
 	}
 	targets = append(targets, target{"admin reconciliation", http.MethodGet, "/admin/reconciliation", ""},
-		target{"admin orphans", http.MethodGet, "/admin/orphans", ""})
+		target{"admin orphans", http.MethodGet, "/admin/orphans", ""},
+		target{"admin instances", http.MethodGet, "/admin/instances", ""})
 
 	for _, tg := range targets {
 		t.Run(tg.name, func(t *testing.T) {

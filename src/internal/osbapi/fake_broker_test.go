@@ -146,9 +146,11 @@ func (f *fakeBroker) BindingLastOperation(ctx context.Context, req osbapi.LastOp
 	return osbapi.LastOperationResponse{State: "succeeded"}, nil
 }
 
-// fakeAdmin is an osbapi.Admin whose report is reconciliationFunc's.
+// fakeAdmin is an osbapi.Admin whose report is reconciliationFunc's and whose instances are
+// listInstancesFunc's.
 type fakeAdmin struct {
 	reconciliationFunc func(ctx context.Context) (any, error)
+	listInstancesFunc  func(ctx context.Context) ([]osbapi.AdminInstance, error)
 
 	mu    sync.Mutex
 	calls int
@@ -168,6 +170,16 @@ func (f *fakeAdmin) Reconciliation(ctx context.Context) (any, error) {
 
 func (f *fakeAdmin) Orphans(context.Context) (osbapi.Orphans, error) {
 	return osbapi.Orphans{ContainersWithoutRecord: []string{"cf-lost"}, DirectoriesWithoutRecord: []string{}, RecordsWithoutContainer: []string{}}, nil
+}
+
+func (f *fakeAdmin) ListInstances(ctx context.Context) ([]osbapi.AdminInstance, error) {
+	f.mu.Lock()
+	f.calls++
+	f.mu.Unlock()
+	if f.listInstancesFunc != nil {
+		return f.listInstancesFunc(ctx)
+	}
+	return nil, nil
 }
 
 func (f *fakeAdmin) Calls() int {

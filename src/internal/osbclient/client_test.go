@@ -6,8 +6,10 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"maps"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -149,6 +151,17 @@ func (f *fakeBroker) Reconciliation(context.Context) (any, error) { return nil, 
 
 func (f *fakeBroker) Orphans(context.Context) (osbapi.Orphans, error) { return osbapi.Orphans{}, nil }
 
+func (f *fakeBroker) ListInstances(context.Context) ([]osbapi.AdminInstance, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var list []osbapi.AdminInstance
+	for _, id := range slices.Sorted(maps.Keys(f.instances)) {
+		inst := f.instances[id]
+		list = append(list, osbapi.AdminInstance{ID: id, ServiceID: inst.ServiceID, PlanID: inst.PlanID, MaintenanceInfo: inst.MaintenanceInfo, Provisioned: true})
+	}
+	return list, nil
+}
+
 // serve puts f behind the real OSB handler and returns a client of it that presents password.
 func serve(t *testing.T, f *fakeBroker, password string) *osbclient.Client {
 	t.Helper()
@@ -202,6 +215,9 @@ func TestALifecycleThroughTheRealHandler(t *testing.T) {
 	}
 	if inst, err := c.GetInstance(ctx, "i1"); err != nil || inst.MaintenanceInfo == nil || inst.MaintenanceInfo.Version != "2.0.0" {
 		t.Errorf("after the update GET instance is %+v, %v; want maintenance 2.0.0", inst, err)
+	}
+	if list, err := c.Instances(ctx); err != nil || len(list) != 1 || list[0].ID != "i1" || list[0].PlanID != "p1" || list[0].MaintenanceInfo.Version != "2.0.0" {
+		t.Errorf("GET /admin/instances: %+v, %v; want i1 of plan p1 at maintenance 2.0.0", list, err)
 	}
 	for range 2 { // the second time the broker answers 410: gone already
 		if err := c.Unbind(ctx, "i1", "b1", "s1", "p1"); err != nil {

@@ -70,26 +70,8 @@ func LoadConfig(path string) (Config, error) {
 // Validate returns every problem of the config, each naming its field.
 func (c Config) Validate() error {
 	var errs config.Errors
-	config.CheckURL(&errs, "cf.api_url", c.CF.APIURL)
-	userLogin := c.CF.Username != "" || c.CF.Password != ""
-	clientLogin := c.CF.ClientID != "" || c.CF.ClientSecret != ""
-	switch {
-	case userLogin && clientLogin:
-		errs.Add("cf", "set either username and password or client_id and client_secret, not both")
-	case !userLogin && !clientLogin:
-		errs.Add("cf", "needs credentials: username and password, or client_id and client_secret (a UAA client with cloud_controller.admin)")
-	case userLogin:
-		config.Require(&errs, "cf.username", c.CF.Username, "the Cloud Foundry admin user")
-		config.Require(&errs, "cf.password", c.CF.Password, "the Cloud Foundry admin user's password")
-	default:
-		config.Require(&errs, "cf.client_id", c.CF.ClientID, "the UAA client")
-		config.Require(&errs, "cf.client_secret", c.CF.ClientSecret, "the UAA client's secret")
-	}
-	if c.CF.CACert != "" && !x509.NewCertPool().AppendCertsFromPEM([]byte(c.CF.CACert)) {
-		errs.Add("cf.ca_cert", "holds no PEM certificate")
-	}
-	config.Require(&errs, "broker.name", c.Broker.Name, "the name the broker is registered under")
-	c.Broker.Validate(&errs, "broker")
+	c.CF.check(&errs)
+	c.Broker.check(&errs)
 	checkNames(&errs, "access.orgs", c.Access.Orgs)
 	checkNames(&errs, "access.services", c.Access.Services)
 	checkNames(&errs, "access.plans", c.Access.Plans)
@@ -105,6 +87,34 @@ func (c Config) Validate() error {
 		errs.Add("access", "must stay empty for a space-scoped broker: its plans are visible in its space only")
 	}
 	return errs.Err()
+}
+
+// check adds the problems of the cf section to errs.
+func (c CFConfig) check(errs *config.Errors) {
+	config.CheckURL(errs, "cf.api_url", c.APIURL)
+	userLogin := c.Username != "" || c.Password != ""
+	clientLogin := c.ClientID != "" || c.ClientSecret != ""
+	switch {
+	case userLogin && clientLogin:
+		errs.Add("cf", "set either username and password or client_id and client_secret, not both")
+	case !userLogin && !clientLogin:
+		errs.Add("cf", "needs credentials: username and password, or client_id and client_secret (a UAA client with cloud_controller.admin)")
+	case userLogin:
+		config.Require(errs, "cf.username", c.Username, "the Cloud Foundry admin user")
+		config.Require(errs, "cf.password", c.Password, "the Cloud Foundry admin user's password")
+	default:
+		config.Require(errs, "cf.client_id", c.ClientID, "the UAA client")
+		config.Require(errs, "cf.client_secret", c.ClientSecret, "the UAA client's secret")
+	}
+	if c.CACert != "" && !x509.NewCertPool().AppendCertsFromPEM([]byte(c.CACert)) {
+		errs.Add("cf.ca_cert", "holds no PEM certificate")
+	}
+}
+
+// check adds the problems of the broker section to errs.
+func (b BrokerConfig) check(errs *config.Errors) {
+	config.Require(errs, "broker.name", b.Name, "the name the broker is registered under")
+	b.Validate(errs, "broker")
 }
 
 // checkNames refuses empty and repeated entries of a name list.

@@ -6,15 +6,21 @@ import (
 	"fmt"
 
 	"github.com/cloudfoundry/go-cfclient/v3/client"
+	"github.com/cloudfoundry/go-cfclient/v3/resource"
 )
 
 // ErrInstancesExist is why Deregister refuses: the broker still has service instances and
 // purge_instances is off.
 var ErrInstancesExist = errors.New("the broker still has service instances")
 
-// instanceInfo is a service instance of the broker as an operator names it.
+// instanceInfo is a service instance of the broker as an operator names it, with what an
+// upgrade needs: whether Cloud Foundry offers one, the maintenance_info versions of the
+// instance and of its plan, and the broker's catalog ids of its service and plan.
 type instanceInfo struct {
 	guid, name, service, plan, org, space string
+	upgradeAvailable                      bool
+	version, planVersion                  string
+	serviceID, planID                     string
 }
 
 func (i instanceInfo) String() string {
@@ -89,16 +95,15 @@ func (r *Registrar) brokerInstances(ctx context.Context, brokerGUID string) ([]i
 	if err != nil {
 		return nil, &Error{Action: "listing the broker's service offerings", Err: err}
 	}
-	offeringNames := map[string]string{}
+	offeringsByGUID := map[string]*resource.ServiceOffering{}
 	for _, o := range offerings {
-		offeringNames[o.GUID] = o.Name
+		offeringsByGUID[o.GUID] = o
 	}
-	planNames, serviceOfPlan := map[string]string{}, map[string]string{}
+	plansByGUID := map[string]*resource.ServicePlan{}
 	var planGUIDs []string
 	for _, p := range plans {
 		planGUIDs = append(planGUIDs, p.GUID)
-		planNames[p.GUID] = p.Name
-		serviceOfPlan[p.GUID] = offeringNames[p.Relationships.ServiceOffering.Data.GUID]
+		plansByGUID[p.GUID] = p
 	}
 	instanceOpts := client.NewServiceInstanceListOptions()
 	instanceOpts.ServicePlanGUIDs.EqualTo(planGUIDs...)
@@ -108,9 +113,14 @@ func (r *Registrar) brokerInstances(ctx context.Context, brokerGUID string) ([]i
 	}
 	var infos []instanceInfo
 	for _, i := range instances {
-		info := instanceInfo{guid: i.GUID, name: i.Name}
-		planGUID := i.Relationships.ServicePlan.Data.GUID
-		info.service, info.plan = serviceOfPlan[planGUID], planNames[planGUID]
+		plan := plansByGUID[i.Relationships.ServicePlan.Data.GUID]
+		offering := offeringsByGUID[plan.Relationships.ServiceOffering.Data.GUID]
+		info := instanceInfo{guid: i.GUID, name: i.Name, service: offering.Name, plan: plan.Name,
+			upgradeAvailable: i.UpgradeAvailable != nil && *i.UpgradeAvailable, planVersion: plan.MaintenanceInfo.Version,
+			serviceID: offering.BrokerCatalog.ID, planID: plan.BrokerCatalog.ID}
+		if i.MaintenanceInfo != nil {
+			info.version = i.MaintenanceInfo.Version
+		}
 		space, org, err := r.cf.Spaces.GetIncludeOrganization(ctx, i.Relationships.Space.Data.GUID)
 		if err != nil {
 			return nil, &Error{Action: "looking up the space of service instance " + i.Name, Err: err}

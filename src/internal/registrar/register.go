@@ -57,13 +57,8 @@ func (r *Registrar) Register(ctx context.Context) error {
 		}
 		fmt.Fprintf(r.out, "Service broker '%s' already exists - updating broker\n", name)
 		fmt.Fprintf(r.out, "Updating service broker %s as %s...\n", name, r.as)
-		update := resource.NewServiceBrokerUpdate().WithURL(r.cfg.Broker.URL).WithCredentials(r.cfg.Broker.Username, r.cfg.Broker.Password)
-		jobGUID, _, err := r.cf.ServiceBrokers.Update(ctx, existing.GUID, update)
-		if err == nil {
-			err = r.waitForJob(ctx, jobGUID)
-		}
-		if err != nil {
-			return &Error{Action: "updating service broker " + name, Err: err}
+		if err := r.updateBroker(ctx, existing.GUID); err != nil {
+			return err
 		}
 	}
 	fmt.Fprintln(r.out, "OK")
@@ -80,6 +75,20 @@ func (r *Registrar) Register(ctx context.Context) error {
 		return nil
 	}
 	return r.applyAccess(ctx, b.GUID, cat, allowed, orgs)
+}
+
+// updateBroker sets the registered broker's URL and credentials to the config's, which makes
+// Cloud Foundry fetch its catalog again, and waits for that.
+func (r *Registrar) updateBroker(ctx context.Context, guid string) error {
+	update := resource.NewServiceBrokerUpdate().WithURL(r.cfg.Broker.URL).WithCredentials(r.cfg.Broker.Username, r.cfg.Broker.Password)
+	jobGUID, _, err := r.cf.ServiceBrokers.Update(ctx, guid, update)
+	if err == nil {
+		err = r.waitForJob(ctx, jobGUID)
+	}
+	if err != nil {
+		return &Error{Action: "updating service broker " + r.cfg.Broker.Name, Err: err}
+	}
+	return nil
 }
 
 func brokerSpace(b *resource.ServiceBroker) string {
