@@ -68,6 +68,9 @@ type Plan struct {
 	// Bindings, when set, gives every binding a user of its own in the service; without it a
 	// binding hands out the instance's credentials (the legacy behaviour).
 	Bindings *Bindings
+	// Backup, when set, is how a backup dumps and restores an instance's data with the engine's
+	// own tools; without it, a backup copies the persistent volumes of the stopped container.
+	Backup *Backup
 }
 
 // MaintenanceInfo is the version of a plan's implementation that instances are upgraded to.

@@ -89,9 +89,10 @@ func (p *parser) service(o *object) Service {
 		p.problem(o.at("plans"), "required: a service needs at least one plan")
 	}
 	serviceBindings := readBindings(o.child("bindings"))
+	serviceBackup := readBackup(o.child("backup"))
 	planNames := map[string]string{}
 	for _, po := range plans {
-		plan := p.plan(po, serviceBindings)
+		plan := p.plan(po, serviceBindings, serviceBackup)
 		p.claim(planNames, po.at("name"), po.path, "name", plan.Name)
 		if plan.SyslogDrainPort != "" && !slices.Contains(s.Requires, "syslog_drain") {
 			p.problem(po.at("syslog_drain_port"), "the service must list syslog_drain in requires, or the platform refuses the drain URL")
@@ -102,8 +103,9 @@ func (p *parser) service(o *object) Service {
 	return s
 }
 
-// plan reads one plan; serviceBindings is its service's `bindings`, which the plan's own replaces.
-func (p *parser) plan(o *object, serviceBindings *bindingsSection) Plan {
+// plan reads one plan; serviceBindings and serviceBackup are its service's `bindings` and
+// `backup`, which the plan's own replace.
+func (p *parser) plan(o *object, serviceBindings *bindingsSection, serviceBackup *Backup) Plan {
 	plan := Plan{
 		ID:                     o.requiredStr("id"),
 		Name:                   o.requiredStr("name"),
@@ -147,6 +149,10 @@ func (p *parser) plan(o *object, serviceBindings *bindingsSection) Plan {
 	}
 	if bindings != nil {
 		plan.Bindings = bindings.forPlan(p.reader, o.path, plan.Credentials)
+	}
+	plan.Backup = serviceBackup
+	if own := readBackup(o.child("backup")); own != nil {
+		plan.Backup = own
 	}
 	p.checkPorts(o, plan)
 	p.checkEnvironment(o, plan)
