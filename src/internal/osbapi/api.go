@@ -46,6 +46,21 @@ type Broker interface {
 type Admin interface {
 	// Reconciliation returns the last report of how the store and the engine compare.
 	Reconciliation(ctx context.Context) (any, error)
+
+	// Lock refuses changes from now on and returns once no operation runs (backup, restore).
+	Lock(ctx context.Context) error
+	// Unlock accepts changes again.
+	Unlock(ctx context.Context) error
+	// BackupState writes a consistent copy of the broker's records to w.
+	BackupState(ctx context.Context, w io.Writer) error
+	// BackupInstances lists the instances whose data a backup holds.
+	BackupInstances(ctx context.Context) ([]string, error)
+	// BackupInstance returns the format of an instance's data in a backup, and what writes it.
+	BackupInstance(ctx context.Context, instanceID string) (format string, write func(ctx context.Context, w io.Writer) error, err error)
+	// RestoreState replaces the records by a backup's and lists the instances to restore.
+	RestoreState(ctx context.Context, snapshot io.Reader) ([]string, error)
+	// RestoreInstance brings an instance back with the data of a backup in format.
+	RestoreInstance(ctx context.Context, instanceID, format string, data io.Reader) error
 }
 
 // Credentials are the basic-auth username and password the platform must present.
@@ -84,6 +99,13 @@ func NewHandler(b Broker, admin Admin, creds Credentials, log *slog.Logger) http
 	v2.HandleFunc(binding+"/last_operation", h.bindingLastOperation).Methods(http.MethodGet)
 
 	r.HandleFunc("/admin/reconciliation", h.reconciliation).Methods(http.MethodGet)
+	r.HandleFunc("/admin/lock", h.lock).Methods(http.MethodPut)
+	r.HandleFunc("/admin/lock", h.unlock).Methods(http.MethodDelete)
+	r.HandleFunc("/admin/backup/state", h.backupState).Methods(http.MethodGet)
+	r.HandleFunc("/admin/backup/instances", h.backupInstances).Methods(http.MethodGet)
+	r.HandleFunc("/admin/backup/instances/{instance_id}", h.backupInstance).Methods(http.MethodGet)
+	r.HandleFunc("/admin/restore/state", h.restoreState).Methods(http.MethodPut)
+	r.HandleFunc("/admin/restore/instances/{instance_id}", h.restoreInstance).Methods(http.MethodPut)
 
 	// A request no route takes is answered here, after the same logging and authentication as
 	// any other (mux runs r's middlewares only for a match): 405 with Allow when its path has

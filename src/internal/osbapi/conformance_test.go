@@ -571,7 +571,10 @@ func TestBasicAuth(t *testing.T) {
 	for _, e := range endpoints() {
 		targets = append(targets, target{e.name, e.method, e.defaultPath(), e.body})
 	}
-	targets = append(targets, target{"admin reconciliation", http.MethodGet, "/admin/reconciliation", ""})
+	targets = append(targets, target{"admin reconciliation", http.MethodGet, "/admin/reconciliation", ""},
+		target{"admin lock", http.MethodPut, "/admin/lock", ""},
+		target{"admin backup of an instance", http.MethodGet, "/admin/backup/instances/i-1", ""},
+		target{"admin restore of the state", http.MethodPut, "/admin/restore/state", "state"})
 
 	for _, tg := range targets {
 		t.Run(tg.name, func(t *testing.T) {

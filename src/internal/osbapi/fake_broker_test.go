@@ -3,6 +3,7 @@ package osbapi_test
 import (
 	"context"
 	"encoding/json"
+	"io"
 	"sync"
 
 	"github.com/cloudfoundry-community/docker-broker/src/internal/osbapi"
@@ -146,9 +147,12 @@ func (f *fakeBroker) BindingLastOperation(ctx context.Context, req osbapi.LastOp
 	return osbapi.LastOperationResponse{State: "succeeded"}, nil
 }
 
-// fakeAdmin is an osbapi.Admin whose report is reconciliationFunc's.
+// fakeAdmin is an osbapi.Admin whose report is reconciliationFunc's; backupWrite writes every
+// instance's backup, restored receives the restores.
 type fakeAdmin struct {
 	reconciliationFunc func(ctx context.Context) (any, error)
+	backupWrite        func(ctx context.Context, w io.Writer) error
+	restored           map[string]string // instance id → format and data
 
 	mu    sync.Mutex
 	calls int
@@ -164,6 +168,39 @@ func (f *fakeAdmin) Reconciliation(ctx context.Context) (any, error) {
 		return f.reconciliationFunc(ctx)
 	}
 	return map[string]any{"orphaned_containers": []string{}}, nil
+}
+
+func (f *fakeAdmin) Lock(context.Context) error   { return nil }
+func (f *fakeAdmin) Unlock(context.Context) error { return nil }
+func (f *fakeAdmin) BackupState(_ context.Context, w io.Writer) error {
+	_, err := io.WriteString(w, "state")
+	return err
+}
+func (f *fakeAdmin) BackupInstances(context.Context) ([]string, error) { return []string{"i-1"}, nil }
+func (f *fakeAdmin) BackupInstance(_ context.Context, id string) (string, func(context.Context, io.Writer) error, error) {
+	if id != "i-1" {
+		return "", nil, osbapi.NotFound("instance %s is not provisioned", id)
+	}
+	if f.backupWrite == nil {
+		return "dump", func(_ context.Context, w io.Writer) error {
+			_, err := io.WriteString(w, "dump")
+			return err
+		}, nil
+	}
+	return "dump", f.backupWrite, nil
+}
+func (f *fakeAdmin) RestoreState(context.Context, io.Reader) ([]string, error) {
+	return []string{"i-1"}, nil
+}
+func (f *fakeAdmin) RestoreInstance(_ context.Context, id, format string, data io.Reader) error {
+	content, err := io.ReadAll(data)
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.restored == nil {
+		f.restored = map[string]string{}
+	}
+	f.restored[id] = format + ":" + string(content)
+	return err
 }
 
 func (f *fakeAdmin) Calls() int {
