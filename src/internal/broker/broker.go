@@ -115,7 +115,7 @@ type Broker struct {
 	bindingWork map[bindingKey]string
 	// locked refuses every change while the operator backs the broker up or restores it.
 	locked bool
-	wg          sync.WaitGroup // every operation goroutine, binding command and the image fetch
+	wg     sync.WaitGroup // every operation goroutine, binding command and the image fetch
 	// daemons are the goroutines that run until Shutdown: housekeeping, the event follower.
 	daemons sync.WaitGroup
 
