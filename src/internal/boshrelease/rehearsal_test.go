@@ -35,13 +35,35 @@ const (
 // TestDeployRehearsal deploys the dev release tarball onto this machine the way a director
 // would deploy manifests/docker-broker.yml with the services ops files onto a VM -- compile the
 // packages, render the docker instance's jobs, start their processes as bpm does, run their
-// post-start scripts -- then provisions and binds a redis instance through the rehearsed broker,
-// uses it with the credentials it handed out, reaches the engine over TCP with the manifest's
-// client certificate, and drains the docker job.
+// post-start scripts -- then runs the steps an operator and an app developer take on it, and
+// drains the docker job last.
 func TestDeployRehearsal(t *testing.T) {
-	tarball := devRelease(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Minute)
 	defer cancel()
+	r := deploy(ctx, t)
+	r.useRedis(ctx, t)
+	// Remote docker clients: the Engine API on TCP takes the manifest's client certificate,
+	// verified against docker-ca, and refuses a client without one.
+	checkRemoteEngine(t, r.in.VarsStore, r.dockerPort)
+	r.drain(ctx, t)
+}
+
+// rehearsal is the docker instance group deployed on this machine: the sandboxed /var/vcap, the
+// interpolation (its vars store holds the generated credentials), the rendered deployment, the
+// engine the docker job runs and a platform's client of the broker.
+type rehearsal struct {
+	sandbox    boshrelease.Sandbox
+	in         boshrelease.Interpolation
+	deployment boshrelease.Deployment
+	engine     *dockerengine.Client
+	broker     osbClient
+	dockerPort int
+}
+
+// deploy uploads, compiles, interpolates, renders and starts the docker instance group as a
+// director and the agent would; the test's cleanup stops it again.
+func deploy(ctx context.Context, t *testing.T) *rehearsal {
+	tarball := devRelease(t)
 
 	// A short root: the engine's socket path must stay under the kernel's 108 bytes.
 	root, err := os.MkdirTemp("", "dbr-rehearsal-")
@@ -115,7 +137,7 @@ func TestDeployRehearsal(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer engine.Close()
+	t.Cleanup(func() { engine.Close() })
 	var postStart strings.Builder
 	procs, err := sandbox.StartJobs(rendered, &postStart)
 	if err != nil {
@@ -130,11 +152,18 @@ func TestDeployRehearsal(t *testing.T) {
 	t.Cleanup(func() { removeContainers(t, engine) }) // first: with live_restore they would outlive dockerd
 	waitForImage(ctx, t, engine, "frodenas/redis:3.2", sandbox)
 
-	// Provision and bind redis32 through the rehearsed broker; use the instance.
 	password, _ := in.VarsStore.Value("docker-broker-password")
-	broker := osbClient{url: fmt.Sprintf("http://127.0.0.1:%d", brokerPort), username: "broker", password: fmt.Sprint(password)}
-	broker.provision(ctx, t, "redis1", redisService, redisPlan)
-	creds := broker.bind(t, "redis1", "key1", redisService, redisPlan)
+	return &rehearsal{
+		sandbox: sandbox, in: in, deployment: d, engine: engine, dockerPort: dockerPort,
+		broker: osbClient{url: fmt.Sprintf("http://127.0.0.1:%d", brokerPort), username: "broker", password: fmt.Sprint(password)},
+	}
+}
+
+// useRedis provisions and binds redis32 through the rehearsed broker and uses the instance
+// with the credentials it handed out.
+func (r *rehearsal) useRedis(ctx context.Context, t *testing.T) {
+	r.broker.provision(ctx, t, "redis1", redisService, redisPlan)
+	creds := r.broker.bind(t, "redis1", "key1", redisService, redisPlan)
 	host, _ := creds["host"].(string)
 	port := fmt.Sprint(creds["port"])
 	rdb := redis.NewClient(&redis.Options{Addr: net.JoinHostPort(host, port), Password: creds["password"].(string)})
@@ -145,24 +174,23 @@ func TestDeployRehearsal(t *testing.T) {
 	if v, err := rdb.Get(ctx, "rehearsal").Result(); err != nil || v != "deployed" {
 		t.Fatalf("redis GET: %q, %v", v, err)
 	}
+}
 
-	// Remote docker clients: the Engine API on TCP takes the manifest's client certificate,
-	// verified against docker-ca, and refuses a client without one.
-	checkRemoteEngine(t, in.VarsStore, dockerPort)
-
-	// Drain: one integer on stdout, every container stopped; a second call has nothing to do.
+// drain runs the docker job's drain script as the agent does before stopping it: one integer on
+// stdout, every container stopped; a second call has nothing to do. It runs last.
+func (r *rehearsal) drain(ctx context.Context, t *testing.T) {
 	state := `{"persistent_disk":65536}`
 	for i := range 2 {
-		out, err := sandbox.RunScript("docker", "bin/drain", []string{"job_shutting_down", "hash_unchanged"},
+		out, err := r.sandbox.RunScript("docker", "bin/drain", []string{"job_shutting_down", "hash_unchanged"},
 			"BOSH_JOB_STATE="+state, "BOSH_JOB_NEXT_STATE="+state)
 		if err != nil {
-			t.Fatalf("drain #%d: %v\n%s", i+1, err, sandbox.JobLogs("docker"))
+			t.Fatalf("drain #%d: %v\n%s", i+1, err, r.sandbox.JobLogs("docker"))
 		}
 		if out != "0\n" {
 			t.Fatalf("drain #%d printed %q, want the integer 0 and nothing else", i+1, out)
 		}
 	}
-	containers, err := engine.ListContainers(ctx, nil)
+	containers, err := r.engine.ListContainers(ctx, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
