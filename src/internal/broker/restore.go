@@ -5,7 +5,9 @@ import (
 	"fmt"
 	"io"
 
+	"github.com/cloudfoundry-community/docker-broker/src/internal/catalog"
 	"github.com/cloudfoundry-community/docker-broker/src/internal/osbapi"
+	"github.com/cloudfoundry-community/docker-broker/src/internal/store"
 )
 
 // RestoreState replaces the broker's records of instances and bindings (with their
@@ -46,21 +48,26 @@ func (b *Broker) RestoreInstance(ctx context.Context, instanceID, format string,
 	if err := b.removeContainer(ctx, containerName(instanceID)); err != nil {
 		return fmt.Errorf("removing the container of instance %s before its restore: %w", instanceID, err)
 	}
+	if err := b.restoreData(ctx, inst, plan, format, data); err != nil {
+		return err
+	}
+	b.log.Info("instance restored from a backup", "instance_id", instanceID, "format", format)
+	return nil
+}
+
+// restoreData creates the instance's container again with the data of a backup.
+func (b *Broker) restoreData(ctx context.Context, inst store.Instance, plan catalog.Plan, format string, data io.Reader) error {
 	if format == FormatVolumes {
-		if err := extractVolumes(data, b.instanceDir(instanceID), plan.Container.PersistentVolumes); err != nil {
-			return fmt.Errorf("restoring the volumes of instance %s: %w", instanceID, err)
+		if err := extractVolumes(data, b.instanceDir(inst.ID), plan.Container.PersistentVolumes); err != nil {
+			return fmt.Errorf("restoring the volumes of instance %s: %w", inst.ID, err)
 		}
 		return b.recreateContainer(ctx, inst)
 	}
-	if err := b.removeVolumes(instanceID); err != nil {
+	if err := b.removeVolumes(inst.ID); err != nil {
 		return err
 	}
 	if err := b.recreateContainer(ctx, inst); err != nil {
 		return err
 	}
-	if err := b.runDataCommand(ctx, inst, plan.Backup, "restore", data, nil); err != nil {
-		return err
-	}
-	b.log.Info("instance restored from a backup", "instance_id", instanceID, "format", format)
-	return nil
+	return b.runDataCommand(ctx, inst, plan.Backup, "restore", data, nil)
 }

@@ -437,6 +437,9 @@ func TestWrongMethodIs405WithAllow(t *testing.T) {
 		{"/v2/service_instances/inst-1/service_bindings/bind-1", []string{http.MethodPost, http.MethodPatch}, "DELETE, GET, PUT"},
 		{"/v2/service_instances/inst-1/service_bindings/bind-1/last_operation", []string{http.MethodPost}, "GET"},
 		{"/admin/reconciliation", []string{http.MethodPost, http.MethodDelete}, "GET"},
+		{"/admin/lock", []string{http.MethodGet, http.MethodPost}, "DELETE, PUT"},
+		{"/admin/backup/instances/inst-1", []string{http.MethodPut, http.MethodDelete}, "GET"},
+		{"/admin/restore/state", []string{http.MethodGet, http.MethodPost}, "PUT"},
 	}
 	for _, c := range cases {
 		for _, method := range c.methods {
