@@ -28,7 +28,7 @@ func (l testLog) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-// TestBackupAndRestoreBringBackEveryInstanceWithItsCredentialsAndData backs up a broker with a
+// TestBackupAndRestoreBringBackEveryInstanceWithItsCredentialsAndData backs up a broker with two
 // PostgreSQL (pg_dumpall), a MySQL (mysqldump) and a Redis (its volume, copied while stopped)
 // through the BBR client, as the job's scripts run it; then loses every instance's container,
 // data and record, restores, and reads the data written before the backup with the credentials
@@ -38,9 +38,11 @@ func TestBackupAndRestoreBringBackEveryInstanceWithItsCredentialsAndData(t *test
 	ctx := context.Background()
 	offerings := []offering{
 		{"services/op-postgresql96.yml", openPostgres},
+		{"services/op-postgresql17.yml", openPostgres},
 		{"services/op-mysql56.yml", openMySQL},
 		{"services/op-redis32.yml", openRedisByPassword},
 	}
+	const redis32 = 3 // the index of redis32 in offerings
 	var files []string
 	for _, o := range offerings {
 		files = append(files, o.file)
@@ -68,7 +70,7 @@ func TestBackupAndRestoreBringBackEveryInstanceWithItsCredentialsAndData(t *test
 	if err := client.Lock(ctx); err != nil {
 		t.Fatal(err)
 	}
-	status, body := h.do("PUT", "/v2/service_instances/while-locked?accepts_incomplete=true", provisionBody(cat.Services[2].ID, cat.Services[2].Plans[0].ID))
+	status, body := h.do("PUT", "/v2/service_instances/while-locked?accepts_incomplete=true", provisionBody(cat.Services[redis32].ID, cat.Services[redis32].Plans[0].ID))
 	if status != http.StatusUnprocessableEntity || !strings.Contains(string(body), "ConcurrencyError") || !strings.Contains(string(body), "backed up or restored") {
 		t.Errorf("a provision while the broker is locked: %d %s, want 422 ConcurrencyError saying why", status, body)
 	}
