@@ -29,10 +29,11 @@ func (l testLog) Write(p []byte) (int, error) {
 }
 
 // TestBackupAndRestoreBringBackEveryInstanceWithItsCredentialsAndData backs up a broker with two
-// PostgreSQL (pg_dumpall), a MySQL (mysqldump) and a Redis (its volume, copied while stopped)
-// through the BBR client, as the job's scripts run it; then loses every instance's container,
-// data and record, restores, and reads the data written before the backup with the credentials
-// of the bindings made before it. What was written after the backup is gone.
+// PostgreSQL (pg_dumpall), a MySQL and a MariaDB (mysqldump, mariadb-dump) and a Redis (its
+// volume, copied while stopped) through the BBR client, as the job's scripts run it; then loses
+// every instance's container, data and record, restores, and reads the data written before the
+// backup with the credentials of the bindings made before it. What was written after the backup
+// is gone.
 func TestBackupAndRestoreBringBackEveryInstanceWithItsCredentialsAndData(t *testing.T) {
 	_ = mysql.SetLogger(log.New(io.Discard, "", 0))
 	ctx := context.Background()
@@ -40,9 +41,10 @@ func TestBackupAndRestoreBringBackEveryInstanceWithItsCredentialsAndData(t *test
 		{"services/op-postgresql96.yml", openPostgres},
 		{"services/op-postgresql17.yml", openPostgres},
 		{"services/op-mysql56.yml", openMySQL},
+		{"services/op-mariadb11.yml", openMySQL},
 		{"services/op-redis32.yml", openRedisByPassword},
 	}
-	const redis32 = 3 // the index of redis32 in offerings
+	const redis32 = 4 // the index of redis32 in offerings
 	var files []string
 	for _, o := range offerings {
 		files = append(files, o.file)

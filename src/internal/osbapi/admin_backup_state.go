@@ -29,6 +29,7 @@ func (h *handler) streamBackup(w http.ResponseWriter, r *http.Request, format st
 			panic(http.ErrAbortHandler)
 		}
 		w.Header().Del("Trailer")
+		w.Header().Del(BackupFormatHeader)
 		h.fail(w, r, err)
 		return
 	}
