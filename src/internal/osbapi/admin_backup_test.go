@@ -30,10 +30,10 @@ func getBackup(t *testing.T, h *harness, path string) (*http.Response, string, e
 
 func TestABackupStreamEndsWithItsTrailerOnlyWhenComplete(t *testing.T) {
 	h := newHarness(t)
-	h.admin.backupWrite = func(_ context.Context, w io.Writer) error {
+	h.admin.setBackupWrite(func(_ context.Context, w io.Writer) error {
 		_, err := io.WriteString(w, "the whole dump")
 		return err
-	}
+	})
 	resp, body, err := getBackup(t, h, "/admin/backup/instances/i-1")
 	if err != nil || resp.StatusCode != http.StatusOK || body != "the whole dump" {
 		t.Fatalf("complete backup: %v %q %v", resp, body, err)
@@ -42,17 +42,17 @@ func TestABackupStreamEndsWithItsTrailerOnlyWhenComplete(t *testing.T) {
 		t.Errorf("complete backup: format %q, trailer %v", resp.Header.Get(osbapi.BackupFormatHeader), resp.Trailer)
 	}
 
-	h.admin.backupWrite = func(_ context.Context, w io.Writer) error {
+	h.admin.setBackupWrite(func(_ context.Context, w io.Writer) error {
 		_, _ = io.WriteString(w, "half a dump")
 		return errors.New("pg_dumpall: connection lost")
-	}
+	})
 	// Written so far may be buffered: the client sees an error or a stream without the trailer.
 	resp, _, err = getBackup(t, h, "/admin/backup/instances/i-1")
 	if err == nil && resp.Trailer.Get(osbapi.BackupComplete) != "" {
 		t.Errorf("a backup cut short reads as complete: trailer %v", resp.Trailer)
 	}
 
-	h.admin.backupWrite = func(context.Context, io.Writer) error { return errors.New("the container is gone") }
+	h.admin.setBackupWrite(func(context.Context, io.Writer) error { return errors.New("the container is gone") })
 	resp, body, err = getBackup(t, h, "/admin/backup/instances/i-1")
 	if err != nil || resp.StatusCode != http.StatusInternalServerError || strings.Contains(body, "container is gone") {
 		t.Errorf("a backup failing before its first byte: %d %s, want 500 without the internal error", resp.StatusCode, body)
@@ -72,7 +72,7 @@ func TestARestoreNeedsTheFormatOfItsData(t *testing.T) {
 	}
 	resp = h.do(http.MethodPut, "/admin/restore/instances/i-1", "tar data", withHeader(osbapi.BackupFormatHeader, "volumes"))
 	assertStatus(t, resp, http.StatusOK)
-	if got := h.admin.restored["i-1"]; got != "volumes:tar data" {
+	if got := h.admin.restoredOf("i-1"); got != "volumes:tar data" {
 		t.Errorf("restored %q", got)
 	}
 }

@@ -170,6 +170,14 @@ func (f *fakeAdmin) Reconciliation(ctx context.Context) (any, error) {
 	return map[string]any{"orphaned_containers": []string{}}, nil
 }
 
+// setBackupWrite sets what writes every instance's backup (the handler reads it on another
+// goroutine).
+func (f *fakeAdmin) setBackupWrite(write func(ctx context.Context, w io.Writer) error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.backupWrite = write
+}
+
 func (f *fakeAdmin) Lock(context.Context) error   { return nil }
 func (f *fakeAdmin) Unlock(context.Context) error { return nil }
 func (f *fakeAdmin) BackupState(_ context.Context, w io.Writer) error {
@@ -181,6 +189,8 @@ func (f *fakeAdmin) BackupInstance(_ context.Context, id string) (string, func(c
 	if id != "i-1" {
 		return "", nil, osbapi.NotFound("instance %s is not provisioned", id)
 	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
 	if f.backupWrite == nil {
 		return "dump", func(_ context.Context, w io.Writer) error {
 			_, err := io.WriteString(w, "dump")
@@ -201,6 +211,13 @@ func (f *fakeAdmin) RestoreInstance(_ context.Context, id, format string, data i
 	}
 	f.restored[id] = format + ":" + string(content)
 	return err
+}
+
+// restoredOf is what RestoreInstance received for instance id: its format and data.
+func (f *fakeAdmin) restoredOf(id string) string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.restored[id]
 }
 
 func (f *fakeAdmin) Calls() int {
