@@ -4,6 +4,8 @@
 //
 //	docker-broker run FILE            serve the OSB API as configured in FILE
 //	docker-broker check-config FILE   print every problem of FILE, exit 1 if there is one
+//	docker-broker bbr lock|backup|restore|unlock FILE [DIR]
+//	                                  the job's BBR scripts: back up or restore the running broker
 package main
 
 import (
@@ -29,9 +31,13 @@ import (
 
 const usage = `usage:
   docker-broker run FILE            serve the Open Service Broker API as configured in FILE
-  docker-broker check-config FILE   validate FILE and print every problem with its field`
+  docker-broker check-config FILE   validate FILE and print every problem with its field
+  docker-broker bbr ...             back up or restore the running broker (docker-broker bbr for more)`
 
 func main() {
+	if len(os.Args) >= 2 && os.Args[1] == "bbr" {
+		os.Exit(runBBR(os.Args[2:]))
+	}
 	if len(os.Args) != 3 {
 		fmt.Fprintln(os.Stderr, usage)
 		os.Exit(2)

@@ -54,6 +54,7 @@ func TestDeployRehearsal(t *testing.T) {
 	checkRemoteEngine(t, r.in.VarsStore, r.dockerPort)
 	r.sanityTest(ctx, t)
 	r.upgradeAll(ctx, t)
+	r.backupAndRestore(ctx, t)
 	r.drain(ctx, t)
 }
 
@@ -341,6 +342,59 @@ func (r *rehearsal) upgradeAll(ctx context.Context, t *testing.T) {
 		t.Fatalf("redis1 after the upgrade: GET rehearsal %q, %v; want the value written before", v, err)
 	}
 	runErrand("0 instances need an upgrade")
+}
+
+// backupAndRestore runs the docker-broker job's BBR scripts in the order `bbr deployment
+// backup` and `bbr deployment restore` run them, with BBR_ARTIFACT_DIRECTORY: data written
+// with a binding's credentials, backup, the instance deleted (its container, data and record),
+// restore, the data read back with the same credentials.
+func (r *rehearsal) backupAndRestore(ctx context.Context, t *testing.T) {
+	r.broker.provision(ctx, t, "redis-bbr", redisService, redisPlan)
+	creds := r.broker.bind(t, "redis-bbr", "app", redisService, redisPlan)
+	addr := net.JoinHostPort(creds["host"].(string), fmt.Sprint(creds["port"]))
+	connect := func() *redis.Client {
+		return redis.NewClient(&redis.Options{Addr: addr, Password: creds["password"].(string)})
+	}
+	rdb := connect()
+	if err := rdb.Set(ctx, "saved", "written before the backup", 0).Err(); err != nil {
+		t.Fatal(err)
+	}
+	rdb.Close()
+
+	artifacts := t.TempDir()
+	env := "BBR_ARTIFACT_DIRECTORY=" + artifacts + "/"
+	run := func(scripts ...string) {
+		t.Helper()
+		for _, script := range scripts {
+			out, err := r.sandbox.RunScript("docker-broker", "bin/bbr/"+script, nil, env)
+			if err != nil {
+				t.Fatalf("bin/bbr/%s: %v\n%s\n%s", script, err, out, r.sandbox.JobLogs("docker-broker"))
+			}
+			t.Logf("bin/bbr/%s: %s", script, strings.TrimSpace(out))
+		}
+	}
+	run("metadata", "pre-backup-lock", "backup", "post-backup-unlock")
+
+	// The instance is deleted by mistake: its container, its data and its record go.
+	status, body := r.broker.do(t, http.MethodDelete, "/v2/service_instances/redis-bbr?service_id="+redisService+"&plan_id="+redisPlan, nil)
+	if status != http.StatusOK {
+		t.Fatalf("deprovision: %d %v", status, body)
+	}
+	if _, err := r.engine.InspectContainer(ctx, "cf-redis-bbr"); !dockerengine.IsNotFound(err) {
+		t.Fatalf("the container after the deprovision: %v", err)
+	}
+
+	run("metadata", "pre-restore-lock", "restore", "post-restore-unlock")
+	rdb = connect()
+	defer rdb.Close()
+	if v, err := rdb.Get(ctx, "saved").Result(); err != nil || v != "written before the backup" {
+		t.Fatalf("after the restore, with the binding's credentials of before: %q %v", v, err)
+	}
+	if status, _ := r.broker.do(t, http.MethodGet, "/v2/service_instances/redis-bbr/service_bindings/app", nil); status != http.StatusOK {
+		t.Errorf("the binding after the restore: %d", status)
+	}
+	// Unlocked: the broker takes changes again.
+	r.broker.provision(ctx, t, "redis-after-restore", redisService, redisPlan)
 }
 
 // drain runs the docker job's drain script as the agent does before stopping it: one integer on

@@ -40,6 +40,9 @@ type pendingBinding struct {
 func (b *Broker) admitBind(ctx context.Context, req osbapi.BindRequest) (*pendingBinding, osbapi.BindResponse, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	if err := b.refuseWhileLocked(); err != nil {
+		return nil, osbapi.BindResponse{}, err
+	}
 	inst, found, err := b.store.Instance(req.InstanceID)
 	if err != nil {
 		return nil, osbapi.BindResponse{}, err

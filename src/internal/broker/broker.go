@@ -34,6 +34,7 @@ type Engine interface {
 	CreateExec(ctx context.Context, idOrName string, e dockerengine.Exec) (string, error)
 	StartExec(ctx context.Context, execID string) (dockerengine.ExecResult, error)
 	InspectExec(ctx context.Context, execID string) (dockerengine.ExecState, error)
+	StreamExec(ctx context.Context, execID string, stdin io.Reader, stdout io.Writer) (dockerengine.ExecResult, error)
 	ReadFile(ctx context.Context, id, path string) ([]byte, error)
 	ContainerLogs(ctx context.Context, id string, lines int) ([]byte, error)
 	ContainerEvents(ctx context.Context, labels map[string]string, handle func(dockerengine.ContainerEvent)) error
@@ -54,6 +55,8 @@ type Store interface {
 	PlanMaintenance(planID string) (store.PlanMaintenance, bool, error)
 	PutPlanMaintenance(pm store.PlanMaintenance) error
 	BindingCounts() (map[string]int, error)
+	WriteSnapshot(w io.Writer) (int64, error)
+	ReplaceRecords(snapshot io.Reader) ([]store.Instance, error)
 }
 
 // Observer is told what happens in the broker, for counting (package metrics implements it).
@@ -132,7 +135,9 @@ type Broker struct {
 	// bindingWork holds the bindings whose user a command is creating or dropping, with what
 	// it does; their instance is neither updated nor deleted meanwhile.
 	bindingWork map[bindingKey]string
-	wg          sync.WaitGroup // every operation goroutine, binding command and the image fetch
+	// locked refuses every change while the operator backs the broker up or restores it.
+	locked bool
+	wg     sync.WaitGroup // every operation goroutine, binding command and the image fetch
 	// daemons are the goroutines that run until Shutdown: housekeeping, the event follower.
 	daemons sync.WaitGroup
 

@@ -835,7 +835,7 @@ func TestHealthCheckCommand(t *testing.T) {
 	e.mustProvision("ok", svcRedis, planFree, "")
 	// Ready once the check passes, and keeps passing for the hold period.
 	if calls < healthyAfter+1 || !slices.Equal(e.engine.execs[0].Cmd, []string{"redis-cli", "ping"}) {
-		t.Errorf("%d execs %q, want more than %d of redis-cli ping", calls, e.engine.execs, healthyAfter)
+		t.Errorf("%d execs %+v, want more than %d of redis-cli ping", calls, e.engine.execs, healthyAfter)
 	}
 	healthyAfter = 1 << 30
 	if _, err := e.provision(provisionReq("never", svcRedis, planFree, true)); err != nil {

@@ -27,6 +27,9 @@ func (b *Broker) admitDeprovision(ctx context.Context, req osbapi.DeprovisionReq
 	// The record is read again after every wait: another DELETE may have started the
 	// deprovision while this one waited for the work on the instance to stop.
 	for {
+		if err := b.refuseWhileLocked(); err != nil {
+			return nil, osbapi.OperationResponse{}, err
+		}
 		inst, found, err := b.store.Instance(req.InstanceID)
 		if err != nil {
 			return nil, osbapi.OperationResponse{}, err

@@ -46,7 +46,8 @@ func (b *Broker) containerEvent(ev dockerengine.ContainerEvent) {
 	}
 	b.mu.Lock()
 	inst, found, err := b.store.Instance(instanceID)
-	busy := b.running[instanceID] != nil
+	// A backup or restore (the broker is locked) stops and starts containers by design too.
+	busy := b.running[instanceID] != nil || b.locked
 	b.mu.Unlock()
 	if err != nil || !found || !inst.Provisioned || inst.Operation.InProgress() || busy {
 		return

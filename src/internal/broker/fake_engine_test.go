@@ -3,6 +3,7 @@ package broker
 import (
 	"context"
 	"fmt"
+	"io"
 	"maps"
 	"slices"
 	"sort"
@@ -45,6 +46,7 @@ type fakeEngine struct {
 	afterInspect     func(c *fakeContainer)                                                                              // after inspecting, under mu
 	afterStart       func(c *fakeContainer)                                                                              // after starting, under mu
 	execFunc         func(ctx context.Context, containerID string, x dockerengine.Exec) (dockerengine.ExecResult, error) // instead of exit status 0
+	streamFunc       func(ctx context.Context, containerID string, x dockerengine.Exec, stdin io.Reader, stdout io.Writer) (dockerengine.ExecResult, error)
 	// logs is the output of every container; events, when set, feeds ContainerEvents.
 	logs   []byte
 	events chan dockerengine.ContainerEvent
@@ -354,6 +356,25 @@ func (e *fakeEngine) StartExec(ctx context.Context, execID string) (dockerengine
 	if e.execFunc != nil {
 		res, err = e.execFunc(ctx, x.containerID, x.exec)
 	}
+	e.mu.Lock()
+	x.state = dockerengine.ExecState{ExitCode: res.ExitCode}
+	e.mu.Unlock()
+	return res, err
+}
+
+// StreamExec runs an exec as StartExec does; streamFunc, when set, plays the command with its
+// standard streams.
+func (e *fakeEngine) StreamExec(ctx context.Context, execID string, stdin io.Reader, stdout io.Writer) (dockerengine.ExecResult, error) {
+	if e.streamFunc == nil {
+		return e.StartExec(ctx, execID)
+	}
+	e.mu.Lock()
+	x := e.execStates[execID]
+	e.mu.Unlock()
+	if x == nil {
+		return dockerengine.ExecResult{}, notFound("exec " + execID)
+	}
+	res, err := e.streamFunc(ctx, x.containerID, x.exec, stdin, stdout)
 	e.mu.Lock()
 	x.state = dockerengine.ExecState{ExitCode: res.ExitCode}
 	e.mu.Unlock()

@@ -50,6 +50,9 @@ func (b *Broker) Provision(ctx context.Context, req osbapi.ProvisionRequest) (os
 func (b *Broker) admitProvision(ctx context.Context, req osbapi.ProvisionRequest, service catalog.Service, plan catalog.Plan, params json.RawMessage) (*operation, osbapi.ProvisionResponse, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	if err := b.refuseWhileLocked(); err != nil {
+		return nil, osbapi.ProvisionResponse{}, err
+	}
 	existing, found, err := b.store.Instance(req.InstanceID)
 	if err != nil {
 		return nil, osbapi.ProvisionResponse{}, err

@@ -17,6 +17,10 @@ func (b *Broker) Unbind(ctx context.Context, req osbapi.UnbindRequest) error {
 	started := b.clock.Now()
 	key := bindingKey{req.InstanceID, req.BindingID}
 	b.mu.Lock()
+	if err := b.refuseWhileLocked(); err != nil {
+		b.mu.Unlock()
+		return err
+	}
 	binding, found, err := b.store.Binding(req.InstanceID, req.BindingID)
 	if err != nil {
 		b.mu.Unlock()

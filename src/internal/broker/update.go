@@ -24,6 +24,9 @@ func (b *Broker) Update(ctx context.Context, req osbapi.UpdateRequest) (osbapi.O
 func (b *Broker) admitUpdate(ctx context.Context, req osbapi.UpdateRequest) (*operation, osbapi.OperationResponse, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	if err := b.refuseWhileLocked(); err != nil {
+		return nil, osbapi.OperationResponse{}, err
+	}
 	inst, found, err := b.store.Instance(req.InstanceID)
 	if err != nil {
 		return nil, osbapi.OperationResponse{}, err

@@ -71,6 +71,9 @@ type Plan struct {
 	// SanityCheck is what the sanity-test errand runs against a binding of the plan; nil when
 	// the file gives none (the errand then only provisions, binds, unbinds and deprovisions).
 	SanityCheck *SanityCheck
+	// Backup, when set, is how a backup dumps and restores an instance's data with the engine's
+	// own tools; without it, a backup copies the persistent volumes of the stopped container.
+	Backup *Backup
 }
 
 // MaintenanceInfo is the version of a plan's implementation that instances are upgraded to.

@@ -90,9 +90,10 @@ func (p *parser) service(o *object) Service {
 	}
 	serviceBindings := readBindings(o.child("bindings"))
 	serviceCheck := readSanityCheck(o.child("sanity_check"))
+	serviceBackup := readBackup(o.child("backup"))
 	planNames := map[string]string{}
 	for _, po := range plans {
-		plan := p.plan(po, serviceBindings, serviceCheck)
+		plan := p.plan(po, serviceBindings, serviceCheck, serviceBackup)
 		p.claim(planNames, po.at("name"), po.path, "name", plan.Name)
 		if plan.SyslogDrainPort != "" && !slices.Contains(s.Requires, "syslog_drain") {
 			p.problem(po.at("syslog_drain_port"), "the service must list syslog_drain in requires, or the platform refuses the drain URL")
@@ -106,9 +107,9 @@ func (p *parser) service(o *object) Service {
 	return s
 }
 
-// plan reads one plan; serviceBindings and serviceCheck are its service's `bindings` and
-// `sanity_check`, which the plan's own replace.
-func (p *parser) plan(o *object, serviceBindings *bindingsSection, serviceCheck *SanityCheck) Plan {
+// plan reads one plan; serviceBindings, serviceCheck and serviceBackup are its service's
+// `bindings`, `sanity_check` and `backup`, which the plan's own replace.
+func (p *parser) plan(o *object, serviceBindings *bindingsSection, serviceCheck *SanityCheck, serviceBackup *Backup) Plan {
 	plan := Plan{
 		ID:                     o.requiredStr("id"),
 		Name:                   o.requiredStr("name"),
@@ -158,6 +159,10 @@ func (p *parser) plan(o *object, serviceBindings *bindingsSection, serviceCheck 
 		check = own
 	}
 	plan.SanityCheck = sanityCheckFor(check, plan.Container)
+	plan.Backup = serviceBackup
+	if own := readBackup(o.child("backup")); own != nil {
+		plan.Backup = own
+	}
 	p.checkPorts(o, plan)
 	p.checkEnvironment(o, plan)
 	if raw, ok := o.value("schemas"); ok {

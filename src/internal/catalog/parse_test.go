@@ -291,6 +291,10 @@ func TestParseReportsEachProblemWithItsPath(t *testing.T) {
 			"uses .DBName but the plan services[0].plans[0] has no dbname: add credentials.dbname"},
 		{"extra credential of the service uses a dbname a plan lacks", map[string]any{"1.bindings": bindings("extra_credentials", map[string]any{"url": "db={{.DBName}}"})}, "services[1].bindings.extra_credentials.url",
 			"uses .DBName but the plan services[1].plans[0] has no dbname"},
+		{"backup without restore", map[string]any{"0.plans.0.backup": map[string]any{"dump": "pg_dumpall"}}, plan + ".backup.restore", "required: the command that reads that data back"},
+		{"backup of a service without dump", map[string]any{"0.backup": map[string]any{"restore": "psql"}}, "services[0].backup.dump", "required: the command that writes"},
+		{"backup with an empty dump", map[string]any{"0.plans.0.backup": map[string]any{"dump": []any{}, "restore": "psql"}}, plan + ".backup.dump", "empty"},
+		{"backup timeout", map[string]any{"0.plans.0.backup": map[string]any{"dump": "d", "restore": "r", "timeout": "0s"}}, plan + ".backup.timeout", "longer than zero"},
 		{"fixed value unsafe for binding commands", map[string]any{"0.plans.0.bindings": bindings("timeout", "5s"), "0.plans.0.credentials.username": map[string]any{"value": "ad'min"}}, plan + ".credentials.username.value", "only letters, digits and '_'"},
 		{"secret file without key", map[string]any{"0.plans.0.credentials.password": map[string]any{"as_file": true}}, plan + ".credentials.password.as_file", "needs a key"},
 		{"username without key or value", map[string]any{"0.plans.0.credentials.username": map[string]any{}}, plan + ".credentials.username", "gives the container nothing"},
@@ -551,6 +555,30 @@ func TestBindingsOfTheServiceApplyToPlansWithoutTheirOwn(t *testing.T) {
 	}
 	if strings.Contains(string(raw), "drop-user") || strings.Contains(string(raw), `"bindings":`) {
 		t.Errorf("the OSB catalog shows the binding commands: %s", raw)
+	}
+}
+
+func TestBackupOfTheServiceAppliesToPlansWithoutTheirOwn(t *testing.T) {
+	c, _ := mustParse(t, edited(t, map[string]any{
+		"0.backup":  map[string]any{"dump": "redis-cli --rdb -", "restore": []any{"sh", "-ec", "load"}, "timeout": "10m"},
+		"0.plans.1": map[string]any{"id": "plan-a2", "name": "own", "description": "Own", "container": map[string]any{"backend": "docker", "image": "example/redis"}, "backup": map[string]any{"dump": "own-dump", "restore": "own-restore"}},
+	}))
+	inherited, own, none := c.Services[0].Plans[0].Backup, c.Services[0].Plans[1].Backup, c.Services[1].Plans[0].Backup
+	if inherited == nil || !slices.Equal(inherited.Dump, []string{"redis-cli", "--rdb", "-"}) || !slices.Equal(inherited.Restore, []string{"sh", "-ec", "load"}) || inherited.Timeout.D() != 10*time.Minute {
+		t.Errorf("plan without a backup of its own: %+v, want the service's", inherited)
+	}
+	if own == nil || !slices.Equal(own.Dump, []string{"own-dump"}) || own.Timeout.D() != time.Hour {
+		t.Errorf("plan with a backup of its own: %+v, want its own with the default timeout", own)
+	}
+	if none != nil {
+		t.Errorf("a service without backup: %+v, want none (its volumes are copied)", none)
+	}
+	raw, err := c.MarshalOSB()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(raw), "own-dump") {
+		t.Errorf("the OSB catalog shows the backup commands: %s", raw)
 	}
 }
 

@@ -51,6 +51,21 @@ type Admin interface {
 	Orphans(ctx context.Context) (Orphans, error)
 	// ListInstances lists every instance the broker keeps, without secrets.
 	ListInstances(ctx context.Context) ([]AdminInstance, error)
+
+	// Lock refuses changes from now on and returns once no operation runs (backup, restore).
+	Lock(ctx context.Context) error
+	// Unlock accepts changes again.
+	Unlock(ctx context.Context) error
+	// BackupState writes a consistent copy of the broker's records to w.
+	BackupState(ctx context.Context, w io.Writer) error
+	// BackupInstances lists the instances whose data a backup holds.
+	BackupInstances(ctx context.Context) ([]string, error)
+	// BackupInstance returns the format of an instance's data in a backup, and what writes it.
+	BackupInstance(ctx context.Context, instanceID string) (format string, write func(ctx context.Context, w io.Writer) error, err error)
+	// RestoreState replaces the records by a backup's and lists the instances to restore.
+	RestoreState(ctx context.Context, snapshot io.Reader) ([]string, error)
+	// RestoreInstance brings an instance back with the data of a backup in format.
+	RestoreInstance(ctx context.Context, instanceID, format string, data io.Reader) error
 }
 
 // Credentials are the basic-auth username and password the platform must present.
@@ -95,6 +110,13 @@ func NewHandler(b Broker, admin Admin, creds Credentials, log *slog.Logger, opti
 	r.HandleFunc("/admin/reconciliation", h.reconciliation).Methods(http.MethodGet)
 	r.HandleFunc("/admin/orphans", h.orphans).Methods(http.MethodGet)
 	r.HandleFunc("/admin/instances", h.instances).Methods(http.MethodGet)
+	r.HandleFunc("/admin/lock", h.lock).Methods(http.MethodPut)
+	r.HandleFunc("/admin/lock", h.unlock).Methods(http.MethodDelete)
+	r.HandleFunc("/admin/backup/state", h.backupState).Methods(http.MethodGet)
+	r.HandleFunc("/admin/backup/instances", h.backupInstances).Methods(http.MethodGet)
+	r.HandleFunc("/admin/backup/instances/{instance_id}", h.backupInstance).Methods(http.MethodGet)
+	r.HandleFunc("/admin/restore/state", h.restoreState).Methods(http.MethodPut)
+	r.HandleFunc("/admin/restore/instances/{instance_id}", h.restoreInstance).Methods(http.MethodPut)
 
 	h.routeUnmatched(root, creds)
 	return root

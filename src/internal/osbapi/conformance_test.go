@@ -439,6 +439,9 @@ func TestWrongMethodIs405WithAllow(t *testing.T) {
 		{"/admin/reconciliation", []string{http.MethodPost, http.MethodDelete}, "GET"},
 		{"/admin/orphans", []string{http.MethodPost, http.MethodDelete}, "GET"},
 		{"/admin/instances", []string{http.MethodPost, http.MethodPatch}, "GET"},
+		{"/admin/lock", []string{http.MethodGet, http.MethodPost}, "DELETE, PUT"},
+		{"/admin/backup/instances/inst-1", []string{http.MethodPut, http.MethodDelete}, "GET"},
+		{"/admin/restore/state", []string{http.MethodGet, http.MethodPost}, "PUT"},
 	}
 	for _, c := range cases {
 		for _, method := range c.methods {
@@ -608,7 +611,10 @@ func TestBasicAuth(t *testing.T) {
 	}
 	targets = append(targets, target{"admin reconciliation", http.MethodGet, "/admin/reconciliation", ""},
 		target{"admin orphans", http.MethodGet, "/admin/orphans", ""},
-		target{"admin instances", http.MethodGet, "/admin/instances", ""})
+		target{"admin instances", http.MethodGet, "/admin/instances", ""},
+		target{"admin lock", http.MethodPut, "/admin/lock", ""},
+		target{"admin backup of an instance", http.MethodGet, "/admin/backup/instances/i-1", ""},
+		target{"admin restore of the state", http.MethodPut, "/admin/restore/state", "state"})
 
 	for _, tg := range targets {
 		t.Run(tg.name, func(t *testing.T) {

@@ -3,6 +3,7 @@ package osbapi_test
 import (
 	"context"
 	"encoding/json"
+	"io"
 	"sync"
 
 	"github.com/cloudfoundry-community/docker-broker/src/internal/osbapi"
@@ -146,11 +147,14 @@ func (f *fakeBroker) BindingLastOperation(ctx context.Context, req osbapi.LastOp
 	return osbapi.LastOperationResponse{State: "succeeded"}, nil
 }
 
-// fakeAdmin is an osbapi.Admin whose report is reconciliationFunc's and whose instances are
-// listInstancesFunc's.
+// fakeAdmin is an osbapi.Admin whose report is reconciliationFunc's, whose instances are
+// listInstancesFunc's; backupWrite writes every instance's backup, restored receives the
+// restores.
 type fakeAdmin struct {
 	reconciliationFunc func(ctx context.Context) (any, error)
 	listInstancesFunc  func(ctx context.Context) ([]osbapi.AdminInstance, error)
+	backupWrite        func(ctx context.Context, w io.Writer) error
+	restored           map[string]string // instance id → format and data
 
 	mu    sync.Mutex
 	calls int
@@ -180,6 +184,56 @@ func (f *fakeAdmin) ListInstances(ctx context.Context) ([]osbapi.AdminInstance, 
 		return f.listInstancesFunc(ctx)
 	}
 	return nil, nil
+}
+
+// setBackupWrite sets what writes every instance's backup (the handler reads it on another
+// goroutine).
+func (f *fakeAdmin) setBackupWrite(write func(ctx context.Context, w io.Writer) error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.backupWrite = write
+}
+
+func (f *fakeAdmin) Lock(context.Context) error   { return nil }
+func (f *fakeAdmin) Unlock(context.Context) error { return nil }
+func (f *fakeAdmin) BackupState(_ context.Context, w io.Writer) error {
+	_, err := io.WriteString(w, "state")
+	return err
+}
+func (f *fakeAdmin) BackupInstances(context.Context) ([]string, error) { return []string{"i-1"}, nil }
+func (f *fakeAdmin) BackupInstance(_ context.Context, id string) (string, func(context.Context, io.Writer) error, error) {
+	if id != "i-1" {
+		return "", nil, osbapi.NotFound("instance %s is not provisioned", id)
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.backupWrite == nil {
+		return "dump", func(_ context.Context, w io.Writer) error {
+			_, err := io.WriteString(w, "dump")
+			return err
+		}, nil
+	}
+	return "dump", f.backupWrite, nil
+}
+func (f *fakeAdmin) RestoreState(context.Context, io.Reader) ([]string, error) {
+	return []string{"i-1"}, nil
+}
+func (f *fakeAdmin) RestoreInstance(_ context.Context, id, format string, data io.Reader) error {
+	content, err := io.ReadAll(data)
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.restored == nil {
+		f.restored = map[string]string{}
+	}
+	f.restored[id] = format + ":" + string(content)
+	return err
+}
+
+// restoredOf is what RestoreInstance received for instance id: its format and data.
+func (f *fakeAdmin) restoredOf(id string) string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.restored[id]
 }
 
 func (f *fakeAdmin) Calls() int {
