@@ -40,12 +40,12 @@ record without container   c
 
 func TestConfigProblemsNameTheirField(t *testing.T) {
 	err := Config{}.Validate()
-	for _, field := range []string{"broker.url", "broker.username", "broker.password"} {
+	for _, field := range []string{"errand", "broker.url", "broker.username", "broker.password"} {
 		if err == nil || !strings.Contains(err.Error(), field) {
 			t.Errorf("an empty config must name %s: %v", field, err)
 		}
 	}
-	cfg := Config{}
+	cfg := Config{Errand: ErrandName}
 	cfg.Broker.URL, cfg.Broker.Username, cfg.Broker.Password, cfg.Broker.CACert = "https://10.0.0.5:8080", "broker", "secret", "not a PEM"
 	if err := cfg.Validate(); err == nil || !strings.HasPrefix(err.Error(), "broker.ca_cert: holds no PEM certificate") {
 		t.Errorf("a CA that is no PEM must be named: %v", err)

@@ -52,7 +52,7 @@ func TestUpgradeConfigGoesThroughCloudFoundryOnlyWithItsAPI(t *testing.T) {
 
 func TestLoadUpgradeConfigRefusesUnknownFieldsAndDefaultsThePolicy(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "upgrade-all-instances.json")
-	broker := `"broker":{"name":"b","url":"http://b:8080","username":"u","password":"p"}`
+	broker := `"errand":"upgrade-all-instances","broker":{"name":"b","url":"http://b:8080","username":"u","password":"p"}`
 	if err := os.WriteFile(path, []byte(`{`+broker+`,"max_in_flite":3}`), 0o600); err != nil {
 		t.Fatal(err)
 	}
