@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/redis/go-redis/v9"
 
@@ -34,11 +35,14 @@ const nodeDiskServices = `[{"id": "nd-redis", "name": "redis-on-node", "descript
 func TestAnInstanceLivesOnItsNodesDisk(t *testing.T) {
 	nodeRoot := filepath.Join(t.TempDir(), "node", "instances")
 	var dataDir string
+	var disk *nodedisk.Disk
 	h := startHarness(t, []byte(nodeDiskServices), func(c *broker.Config) {
 		dataDir = c.DataDir
 		// The helpers run the plan's image, which is on the node since the instance runs it.
-		disk, err := nodedisk.New(nodedisk.OnEngine(testenv.Docker(t).Engine, nodeRoot, "", "redis:7"))
-		if err != nil {
+		cfg := nodedisk.OnEngine(testenv.Docker(t).Engine, nodeRoot, "", "redis:7")
+		cfg.KeepHelpers = time.Minute
+		var err error
+		if disk, err = nodedisk.New(cfg); err != nil {
 			t.Fatal(err)
 		}
 		c.Disk = disk
@@ -76,5 +80,11 @@ func TestAnInstanceLivesOnItsNodesDisk(t *testing.T) {
 	}
 	if _, err := os.Stat(dataDir); !errors.Is(err, fs.ErrNotExist) {
 		t.Errorf("the broker's own data directory was used: %v", err)
+	}
+	if err := disk.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if left, err := h.Docker.Engine.ListContainers(ctx, map[string]string{nodedisk.LabelHelper: "true"}); err != nil || len(left) > 0 {
+		t.Errorf("%d helper containers left on the node after Close: %v", len(left), err)
 	}
 }

@@ -1,8 +1,13 @@
 // Package nodedisk keeps instances' directories on the disk of the node whose engine runs the
-// instance, which is not the broker's (a swarm's node): every operation is done by a one-shot
-// helper container on that node, with only the directories it needs bind-mounted and no
-// network, removed when the operation ends, also on error or cancellation. Nothing crosses
-// over SSH, and the broker's own disk is never touched. The layout is the broker's local one
+// instance, which is not the broker's (a swarm's node): every operation is done by a helper
+// container on that node, with no network, through an exec whose input and output stream. The
+// work on the data directory (directories, ownership, secret files, removal, retention, listing,
+// free space) shares one helper per node, kept between operations when Config.KeepHelpers says
+// so; what writes into a service's volume (the plan's files, a restore) or reads it (a backup)
+// gets a one-shot helper that mounts that volume or instance directory alone, so that no
+// symbolic link the service planted reaches the node's other files. One-shot helpers are
+// removed when the operation ends, also on error or cancellation. Nothing crosses over SSH, and
+// the broker's own disk is never touched. The layout is the broker's local one
 // (package localdisk) on each node: <root>/cf-<id>, deleted ones in <retention>/cf-<id>-<time>.
 //
 // The helper image must be on every node and hold a POSIX shell, coreutils and GNU tar. There
@@ -22,6 +27,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/cloudfoundry-community/docker-broker/src/internal/dockerengine"
@@ -52,6 +58,11 @@ type Config struct {
 	// Nodes are the engines of every node, for what concerns them all: listing directories and
 	// purging retained data.
 	Nodes func(ctx context.Context) ([]Engine, error)
+	// KeepHelpers is how long a node's helper for the data directory waits for the next
+	// operation before it is removed (Close removes it at once); 0 removes it after every
+	// operation. Starting a helper costs about as much as the operation; a provision does
+	// several.
+	KeepHelpers time.Duration
 }
 
 // Disk is the instances' directories on their nodes (broker.Disk).
@@ -60,6 +71,10 @@ type Disk struct {
 	// mount is the directory bound into a helper for the data and retention directories: their
 	// nearest common ancestor, so that retaining an instance's data is a rename, not a copy.
 	mount string
+
+	mu sync.Mutex
+	// kept are the node helpers that wait for the next operation, by node (KeepHelpers).
+	kept map[Engine]*keptHelper
 }
 
 // New returns the node disk of cfg.
@@ -78,7 +93,7 @@ func New(cfg Config) (*Disk, error) {
 	if cfg.Retention != "" {
 		mount = commonAncestor(mount, filepath.Clean(cfg.Retention))
 	}
-	return &Disk{cfg: cfg, mount: mount}, nil
+	return &Disk{cfg: cfg, mount: mount, kept: map[Engine]*keptHelper{}}, nil
 }
 
 // OnEngine is the Config of a single node: every instance on engine.
@@ -127,9 +142,18 @@ type helper struct {
 	id     string
 }
 
-// withHelper runs work with a helper on engine's node that bind-mounts binds, and removes the
-// helper whatever work did.
-func (d *Disk) withHelper(ctx context.Context, engine Engine, binds []string, work func(h helper) error) (err error) {
+// withHelper runs work with a one-shot helper on engine's node that bind-mounts binds, and
+// removes the helper whatever work did, also when ctx ended.
+func (d *Disk) withHelper(ctx context.Context, engine Engine, binds []string, work func(h helper) error) error {
+	h, err := d.startHelper(ctx, engine, binds)
+	if err != nil {
+		return err
+	}
+	return errors.Join(work(h), d.removeHelper(h))
+}
+
+// startHelper creates and starts a helper on engine's node that bind-mounts binds.
+func (d *Disk) startHelper(ctx context.Context, engine Engine, binds []string) (helper, error) {
 	id, err := engine.CreateContainer(ctx, dockerengine.ContainerSpec{
 		Image: d.cfg.Image,
 		// A shell as the first process, which waits until the helper is removed; the commands
@@ -141,26 +165,22 @@ func (d *Disk) withHelper(ctx context.Context, engine Engine, binds []string, wo
 		NetworkMode: "none",
 	})
 	if err != nil {
-		return fmt.Errorf("creating a helper container of image %s on the node (the node disk's helper image must be on every node): %w", d.cfg.Image, err)
+		return helper{}, fmt.Errorf("creating a helper container of image %s on the node (the node disk's helper image must be on every node): %w", d.cfg.Image, err)
 	}
-	defer func() {
-		// Also when ctx ended: the helper must not outlive the operation.
-		removeCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
-		defer cancel()
-		if rerr := engine.RemoveContainer(removeCtx, id); rerr != nil && !dockerengine.IsNotFound(rerr) {
-			err = errors.Join(err, fmt.Errorf("removing the helper container: %w", rerr))
-		}
-	}()
+	h := helper{engine: engine, id: id}
 	if err := engine.StartContainer(ctx, id); err != nil {
-		return fmt.Errorf("starting a helper container on the node: %w", err)
+		return helper{}, errors.Join(fmt.Errorf("starting a helper container on the node: %w", err), d.removeHelper(h))
 	}
-	return work(helper{engine: engine, id: id})
+	return h, nil
 }
 
 // run executes script with sh in the helper, its positional parameters args, stdin as its
 // input and its output into stdout; a non-zero exit status is an error with its standard error.
 func (h helper) run(ctx context.Context, script string, args []string, stdin io.Reader, stdout io.Writer) error {
 	execID, err := h.engine.CreateExec(ctx, h.id, dockerengine.Exec{Cmd: append([]string{"sh", "-c", "set -eu; " + script, "sh"}, args...), Stdin: stdin != nil})
+	if dockerengine.IsNotFound(err) || dockerengine.IsConflict(err) {
+		return fmt.Errorf("%w: %w", errHelperGone, err)
+	}
 	if err != nil {
 		return err
 	}
@@ -184,19 +204,24 @@ func (h helper) output(ctx context.Context, script string, args ...string) (stri
 	return out.String(), err
 }
 
-// onNode runs script once with a helper on the instance's node that mounts the data and
-// retention directories' common ancestor, and returns its output.
+// onNode runs script with a node helper (withNodeHelper) on the instance's node and returns
+// its output.
 func (d *Disk) onNode(ctx context.Context, instanceID, script string, args ...string) (string, error) {
-	engine, err := d.cfg.EngineOf(ctx, instanceID)
-	if err != nil {
-		return "", err
-	}
 	var out string
-	err = d.withHelper(ctx, engine, []string{d.mount + ":" + nodeMount}, func(h helper) error {
+	err := d.atNode(ctx, instanceID, func(h helper) (err error) {
 		out, err = h.output(ctx, script, args...)
 		return err
 	})
 	return out, err
+}
+
+// atNode runs work with a node helper (withNodeHelper) on the instance's node.
+func (d *Disk) atNode(ctx context.Context, instanceID string, work func(h helper) error) error {
+	engine, err := d.cfg.EngineOf(ctx, instanceID)
+	if err != nil {
+		return err
+	}
+	return d.withNodeHelper(ctx, engine, work)
 }
 
 // inInstanceDir runs work with a helper on the instance's node that mounts the instance's
@@ -256,8 +281,8 @@ func (d *Disk) Chown(ctx context.Context, instanceID string, rels []string, uid,
 	if own == "" || len(rels) == 0 {
 		return nil
 	}
-	err := d.inInstanceDir(ctx, instanceID, "", func(h helper) error {
-		return h.run(ctx, `cd `+workMount+`; chown -- "$@"`, append([]string{own}, relPaths(rels)...), nil, nil)
+	err := d.atNode(ctx, instanceID, func(h helper) error {
+		return h.run(ctx, `own=$1 dir=$2; shift 2; cd "$dir"; chown -- "$own" "$@"`, append([]string{own, d.inNode(d.Dir(instanceID))}, relPaths(rels)...), nil, nil)
 	})
 	if err != nil {
 		return fmt.Errorf("giving the files of instance %s to the container's user %d:%d on its node: %w", instanceID, uid, gid, err)
@@ -269,9 +294,9 @@ func (d *Disk) Chown(ctx context.Context, instanceID string, rels []string, uid,
 // only, in directories private to root. The value goes through the exec's standard input, never
 // its command line.
 func (d *Disk) WriteSecret(ctx context.Context, instanceID, rel string, value []byte) error {
-	err := d.inInstanceDir(ctx, instanceID, "", func(h helper) error {
-		return h.run(ctx, `umask 077; cd `+workMount+`; mkdir -p -- "$(dirname -- "$1")"; cat > "$1.new"; chmod 600 "$1.new"; mv -f -- "$1.new" "$1"`,
-			relPaths([]string{rel}), bytes.NewReader(value), nil)
+	err := d.atNode(ctx, instanceID, func(h helper) error {
+		return h.run(ctx, `umask 077; cd "$1"; mkdir -p -- "$(dirname -- "$2")"; cat > "$2.new"; chmod 600 "$2.new"; mv -f -- "$2.new" "$2"`,
+			[]string{d.inNode(d.Dir(instanceID)), relPaths([]string{rel})[0]}, bytes.NewReader(value), nil)
 	})
 	if err != nil {
 		return fmt.Errorf("writing the secret file %s of instance %s on its node: %w", rel, instanceID, err)
@@ -320,8 +345,7 @@ func (d *Disk) PurgeRetained(ctx context.Context, cutoff time.Time, purged func(
 	})
 }
 
-// onEveryNode runs work with a helper on every node that mounts the data and retention
-// directories' common ancestor.
+// onEveryNode runs work with a node helper (withNodeHelper) on every node.
 func (d *Disk) onEveryNode(ctx context.Context, work func(h helper) error) error {
 	nodes, err := d.cfg.Nodes(ctx)
 	if err != nil {
@@ -329,7 +353,7 @@ func (d *Disk) onEveryNode(ctx context.Context, work func(h helper) error) error
 	}
 	var errs []error
 	for _, engine := range nodes {
-		errs = append(errs, d.withHelper(ctx, engine, []string{d.mount + ":" + nodeMount}, work))
+		errs = append(errs, d.withNodeHelper(ctx, engine, work))
 	}
 	return errors.Join(errs...)
 }

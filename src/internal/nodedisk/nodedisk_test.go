@@ -283,3 +283,55 @@ func TestAHelperImageTheNodeLacksIsNamed(t *testing.T) {
 		t.Errorf("a missing helper image: %v", err)
 	}
 }
+
+// helpers counts the helper containers on the node.
+func (n *node) helpers() []dockerengine.Container {
+	n.t.Helper()
+	list, err := n.d.Engine.ListContainers(context.Background(), map[string]string{nodedisk.LabelHelper: "true"})
+	if err != nil {
+		n.t.Fatal(err)
+	}
+	return list
+}
+
+// TestAKeptHelperServesTheNodesOperations keeps one helper for the operations on a node's
+// data directory, replaces it when it is gone, and Close removes it.
+func TestAKeptHelperServesTheNodesOperations(t *testing.T) {
+	n := newNode(t)
+	cfg := nodedisk.OnEngine(n.d.Engine, n.root, n.retention, planImage)
+	cfg.KeepHelpers = time.Hour
+	disk, err := nodedisk.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	if err := disk.MakeDirs(ctx, "k", []string{"/data"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := disk.WriteSecret(ctx, "k", "secrets/password", []byte("pw")); err != nil {
+		t.Fatal(err)
+	}
+	if err := disk.Chown(ctx, "k", []string{"data", "secrets/password"}, n.uid, n.gid); err != nil {
+		t.Fatal(err)
+	}
+	n.wantOwned(filepath.Join(disk.Dir("k"), "secrets", "password"), 0o600, n.uid, n.gid)
+	kept := n.helpers()
+	if len(kept) != 1 || !kept[0].Running {
+		t.Fatalf("%d helpers after three operations, want one kept running", len(kept))
+	}
+
+	// Removed behind the disk's back (an engine restart stops it too): replaced.
+	if err := n.d.Engine.RemoveContainer(ctx, kept[0].ID); err != nil {
+		t.Fatal(err)
+	}
+	if exists, err := disk.Exists(ctx, "k"); err != nil || !exists {
+		t.Fatalf("after the kept helper went: %v %v", exists, err)
+	}
+	if again := n.helpers(); len(again) != 1 || again[0].ID == kept[0].ID {
+		t.Errorf("helpers after the replacement: %d", len(again))
+	}
+	if err := disk.Close(); err != nil {
+		t.Fatal(err)
+	}
+	n.noHelpersLeft()
+}
