@@ -106,7 +106,7 @@ func (b *Broker) copyVolumesStopped(ctx context.Context, inst store.Instance, pl
 		return fmt.Errorf("stopping the container of instance %s for its backup: %w", inst.ID, err)
 	}
 	b.log.Info("container stopped to copy its volumes", "instance_id", inst.ID, "container", name)
-	copyErr := writeVolumes(w, b.instanceDir(inst.ID), plan.Container.PersistentVolumes)
+	copyErr := b.disk.ReadVolumes(ctx, inst.ID, plan.Container.PersistentVolumes, w)
 	// Started again whatever the copy did, and awaited, so that the service answers when the
 	// unlock lets the platform in again.
 	startErr := b.recreateContainer(context.WithoutCancel(ctx), inst)

@@ -18,6 +18,7 @@ import (
 
 	"github.com/cloudfoundry-community/docker-broker/src/internal/catalog"
 	"github.com/cloudfoundry-community/docker-broker/src/internal/dockerengine"
+	"github.com/cloudfoundry-community/docker-broker/src/internal/localdisk"
 	"github.com/cloudfoundry-community/docker-broker/src/internal/store"
 )
 
@@ -96,12 +97,18 @@ type Config struct {
 	BindIP string
 	// PortRange is the inclusive range host ports are allocated from.
 	PortRange [2]int
-	// DataDir holds one directory per instance (cf-<id>) with its persistent volumes.
+	// DataDir holds one directory per instance (cf-<id>) with its persistent volumes, on the
+	// broker's own disk, unless Disk is set.
 	DataDir string
-	// RetentionDir, when set, receives a deleted instance's directory instead of removing it;
-	// it is purged after Retention.
+	// RetentionDir receives a deleted instance's directory on the broker's own disk, unless
+	// Disk is set.
 	RetentionDir string
-	Retention    time.Duration
+	// Retention, when positive, is how long a deleted instance's directory is kept before it
+	// is purged.
+	Retention time.Duration
+	// Disk is where instances' directories are; by default the broker's own disk at DataDir
+	// and RetentionDir (package localdisk).
+	Disk Disk
 	// MaxContainers bounds the instances of this broker; 0 is unlimited.
 	MaxContainers int
 	// SyncTimeout is how long a request without accepts_incomplete may wait for its operation.
@@ -124,6 +131,7 @@ type Config struct {
 type Broker struct {
 	cfg    Config
 	engine Engine
+	disk   Disk
 	store  Store
 	clock  Clock
 	log    *slog.Logger
@@ -160,6 +168,9 @@ func New(cfg Config, engine Engine, st Store, log *slog.Logger) (*Broker, error)
 	if cfg.Observer == nil {
 		cfg.Observer = noObserver{}
 	}
+	if cfg.Disk == nil {
+		cfg.Disk = localdisk.New(cfg.DataDir, cfg.RetentionDir)
+	}
 	published, err := publishMaintenance(cfg.Catalog, st, log)
 	if err != nil {
 		return nil, err
@@ -171,7 +182,7 @@ func New(cfg Config, engine Engine, st Store, log *slog.Logger) (*Broker, error)
 	}
 	background, stop := context.WithCancel(context.Background())
 	return &Broker{
-		cfg: cfg, engine: engine, store: st, clock: systemClock{}, log: log,
+		cfg: cfg, engine: engine, disk: cfg.Disk, store: st, clock: systemClock{}, log: log,
 		running: map[string]*operation{}, bindingWork: map[bindingKey]string{}, catalogJSON: catalogJSON,
 		background: background, stopBackground: stop,
 	}, nil

@@ -50,10 +50,10 @@ func (b *Broker) runContainer(ctx context.Context, inst *store.Instance, service
 	if err != nil {
 		return err
 	}
-	if err := b.createVolumes(inst.ID, plan.Container.PersistentVolumes); err != nil {
+	if err := b.createVolumes(ctx, inst.ID, plan.Container.PersistentVolumes); err != nil {
 		return err
 	}
-	secrets, err := b.writeSecretFiles(*inst, plan)
+	secrets, err := b.writeSecretFiles(ctx, *inst, plan)
 	if err != nil {
 		return err
 	}
@@ -67,21 +67,19 @@ func (b *Broker) runContainer(ctx context.Context, inst *store.Instance, service
 	if user == "" {
 		user = img.User
 	}
-	owned := secrets
-	for _, vol := range plan.Container.PersistentVolumes {
-		owned = append(owned, b.volumeDir(inst.ID, vol))
-	}
+	// Paths in the instance's directory: its secret files and its volumes.
+	owned := append(secrets, plan.Container.PersistentVolumes...)
 	uid, gid := -1, -1
 	if len(owned) > 0 || len(files) > 0 {
 		if uid, gid, err = b.containerOwner(ctx, id, user); err != nil {
 			return err
 		}
 	}
-	if err := chownAll(owned, uid, gid); err != nil {
+	if err := b.chownAll(ctx, inst.ID, owned, uid, gid); err != nil {
 		return err
 	}
 	// After the create, which tells the owner, and before the start, which reads them.
-	if err := b.writeFiles(inst.ID, files, uid, gid); err != nil {
+	if err := b.writeFiles(ctx, inst.ID, files, uid, gid); err != nil {
 		return err
 	}
 	if !running {

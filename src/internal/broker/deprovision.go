@@ -79,7 +79,7 @@ func (b *Broker) deprovisionWork(ctx context.Context, instanceID string) error {
 	}
 	err = b.removeContainer(ctx, containerName(instanceID))
 	if err == nil {
-		err = b.removeVolumes(instanceID)
+		err = b.removeVolumes(ctx, instanceID)
 	}
 	if left(ctx) {
 		return context.Cause(ctx)

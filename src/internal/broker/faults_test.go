@@ -176,7 +176,7 @@ func TestReconciliationRemovesWhatFailedProvisionsLeft(t *testing.T) {
 		}
 		labels := map[string]string{LabelBroker: brokerName, LabelInstanceID: id, LabelServiceID: svcRedis, LabelPlanID: planFree}
 		e.engine.putContainer(containerName(id), imgRedis, labels, true)
-		if err := e.b.createVolumes(id, []string{"/data"}); err != nil {
+		if err := e.b.createVolumes(context.Background(), id, []string{"/data"}); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -10,7 +10,6 @@ import (
 	"net"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/cloudfoundry-community/docker-broker/src/internal/catalog"
@@ -125,7 +124,7 @@ func (b *Broker) crashed(ctx context.Context, c dockerengine.Container, inst sto
 	tail := credentials.Redact(string(logs), inst.Credentials.Password, inst.Credentials.Username)
 	b.log.Error("container crashed before it became ready", "instance_id", inst.ID, "container", c.Name, "state", c.State, "exit_code", c.ExitCode, "restarts", c.RestartCount, "log_tail", tail)
 	message := "the service did not start: " + what
-	if diskFull(tail, b.cfg.DataDir) {
+	if diskFull(tail) || b.disk.NearlyFull(ctx, inst.ID) {
 		message += "; the service host's data disk is full: ask the operator to free or grow it"
 	}
 	if line := lastLine(tail); line != "" {
@@ -144,17 +143,9 @@ func lastLine(text string) string {
 	return line
 }
 
-// diskFull says whether a crash was for want of disk space: the service said so, or the data
-// directory's file system has (almost) nothing left.
-func diskFull(logs, dataDir string) bool {
-	if strings.Contains(strings.ToLower(logs), "no space left on device") {
-		return true
-	}
-	var fs syscall.Statfs_t
-	if syscall.Statfs(dataDir, &fs) != nil || fs.Blocks == 0 {
-		return false
-	}
-	return fs.Bavail*100 < fs.Blocks // under 1% free
+// diskFull says whether the service said that it crashed for want of disk space.
+func diskFull(logs string) bool {
+	return strings.Contains(strings.ToLower(logs), "no space left on device")
 }
 
 // pollWait is the pause before the next health check: every 20ms for the first seconds (most

@@ -33,7 +33,7 @@ func (b *Broker) housekeeping(ctx context.Context) {
 	b.retryCleanUps()
 	b.dropHalfCreatedBindings(ctx)
 	b.pruneTombstones()
-	b.purgeRetention()
+	b.purgeRetention(ctx)
 }
 
 // pruneTombstones deletes tombstones past the window in which last_operation needs them.

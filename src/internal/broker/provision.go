@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"os"
 	"time"
 
 	"github.com/cloudfoundry-community/docker-broker/src/internal/catalog"
@@ -146,7 +145,7 @@ func (b *Broker) cleanUp(instanceID string) error {
 	if err := b.removeContainer(ctx, containerName(instanceID)); err != nil {
 		return err
 	}
-	if err := os.RemoveAll(b.instanceDir(instanceID)); err != nil {
+	if err := b.disk.Remove(ctx, instanceID); err != nil {
 		return fmt.Errorf("removing the directories of a failed provision: %w", err)
 	}
 	return nil

@@ -2,7 +2,6 @@ package broker
 
 import (
 	"context"
-	"os"
 	"sort"
 	"strings"
 	"sync"
@@ -67,7 +66,7 @@ func (b *Broker) Start(ctx context.Context) error {
 		"cleaned_up_failed_provisions", strings.Join(report.CleanedUpFailedProvisions, ","),
 		"problems", strings.Join(report.Problems, "; "))
 	b.pruneTombstones()
-	b.purgeRetention()
+	b.purgeRetention(ctx)
 	for _, background := range []func(context.Context){b.housekeep, b.watchContainers} {
 		b.daemons.Add(1)
 		go func() {
@@ -114,7 +113,7 @@ func (b *Broker) reconcile(ctx context.Context) (Reconciliation, error) {
 		switch {
 		case inst.Operation.InProgress():
 			b.resumeOrFail(inst, &report)
-		case !inst.Provisioned && (inst.Leftovers || hasContainer || b.hasDirectory(inst.ID)):
+		case !inst.Provisioned && (inst.Leftovers || hasContainer || b.hasDirectory(ctx, inst.ID)):
 			b.cleanUpAtStart(inst, &report)
 		case inst.Provisioned && !hasContainer:
 			recreate = append(recreate, inst)
@@ -173,12 +172,16 @@ func (b *Broker) compare(ctx context.Context) (comparison, error) {
 		cmp.containersWithoutRecord = append(cmp.containersWithoutRecord, c.Name)
 	}
 	sort.Strings(cmp.containersWithoutRecord)
-	entries, _ := os.ReadDir(b.cfg.DataDir)
-	for _, e := range entries {
-		if e.IsDir() && strings.HasPrefix(e.Name(), "cf-") && !known[e.Name()] {
-			cmp.directoriesWithoutRecord = append(cmp.directoriesWithoutRecord, e.Name())
+	withDirectory, err := b.disk.Instances(ctx)
+	if err != nil {
+		b.log.Warn("the instance directories could not be listed", "error", err.Error())
+	}
+	for _, id := range withDirectory {
+		if !known[containerName(id)] {
+			cmp.directoriesWithoutRecord = append(cmp.directoriesWithoutRecord, containerName(id))
 		}
 	}
+	sort.Strings(cmp.directoriesWithoutRecord)
 	return cmp, nil
 }
 

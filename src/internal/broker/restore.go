@@ -58,12 +58,12 @@ func (b *Broker) RestoreInstance(ctx context.Context, instanceID, format string,
 // restoreData creates the instance's container again with the data of a backup.
 func (b *Broker) restoreData(ctx context.Context, inst store.Instance, plan catalog.Plan, format string, data io.Reader) error {
 	if format == FormatVolumes {
-		if err := extractVolumes(data, b.instanceDir(inst.ID), plan.Container.PersistentVolumes); err != nil {
+		if err := b.disk.ReplaceVolumes(ctx, inst.ID, plan.Container.PersistentVolumes, data); err != nil {
 			return fmt.Errorf("restoring the volumes of instance %s: %w", inst.ID, err)
 		}
 		return b.recreateContainer(ctx, inst)
 	}
-	if err := b.removeVolumes(inst.ID); err != nil {
+	if err := b.removeVolumes(ctx, inst.ID); err != nil {
 		return err
 	}
 	if err := b.recreateContainer(ctx, inst); err != nil {

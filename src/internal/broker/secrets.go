@@ -1,8 +1,7 @@
 package broker
 
 import (
-	"fmt"
-	"os"
+	"context"
 	"path/filepath"
 
 	"github.com/cloudfoundry-community/docker-broker/src/internal/catalog"
@@ -34,26 +33,27 @@ func credentialValues(plan catalog.Plan, inst store.Instance) []credentialValue 
 // secretFile is the host file of an instance's credential passed as a file (as_file). It is
 // kept beside the volumes, not in one, so that the service cannot change it.
 func (b *Broker) secretFile(instanceID, field string) string {
-	return filepath.Join(b.instanceDir(instanceID), "secrets", field)
+	return filepath.Join(b.instanceDir(instanceID), secretRel(field))
 }
 
+// secretRel is secretFile relative to the instance's directory.
+func secretRel(field string) string { return filepath.Join("secrets", field) }
+
 // writeSecretFiles writes the instance's credentials that the plan passes as files, readable by
-// their owner only, and returns their paths: the container then reads its secrets from a file,
-// and `docker inspect` shows a path instead of the secret. They are written on every (re)creation.
-func (b *Broker) writeSecretFiles(inst store.Instance, plan catalog.Plan) ([]string, error) {
-	var paths []string
+// their owner only, and returns their paths relative to the instance's directory: the container
+// then reads its secrets from a file, and `docker inspect` shows a path instead of the secret.
+// They are written on every (re)creation.
+func (b *Broker) writeSecretFiles(ctx context.Context, inst store.Instance, plan catalog.Plan) ([]string, error) {
+	var rels []string
 	for _, f := range credentialValues(plan, inst) {
 		if !f.field.AsFile {
 			continue
 		}
-		path := b.secretFile(inst.ID, f.name)
-		if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
-			return nil, volumeError(fmt.Errorf("creating the directory of the secret files: %w", err))
+		rel := secretRel(f.name)
+		if err := b.disk.WriteSecret(ctx, inst.ID, rel, []byte(f.value)); err != nil {
+			return nil, volumeError(err)
 		}
-		if err := os.WriteFile(path, []byte(f.value), 0o600); err != nil {
-			return nil, volumeError(fmt.Errorf("writing the secret file %s: %w", f.name, err))
-		}
-		paths = append(paths, path)
+		rels = append(rels, rel)
 	}
-	return paths, nil
+	return rels, nil
 }

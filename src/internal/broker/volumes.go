@@ -6,7 +6,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -14,34 +13,30 @@ import (
 	"time"
 )
 
-// instanceDir is where an instance's persistent volumes live: <data_dir>/cf-<id>, as the
-// original broker laid them out (so its data can be adopted in place).
+// instanceDir is where an instance's persistent volumes live, as its engine sees it.
 func (b *Broker) instanceDir(instanceID string) string {
-	return filepath.Join(b.cfg.DataDir, containerName(instanceID))
+	return b.disk.Dir(instanceID)
 }
 
-// hasDirectory says whether the instance has a directory in the data directory.
-func (b *Broker) hasDirectory(instanceID string) bool {
-	_, err := os.Stat(b.instanceDir(instanceID))
-	return err == nil
+// hasDirectory says whether the instance has a directory on its disk; one that cannot be
+// looked at counts as none.
+func (b *Broker) hasDirectory(ctx context.Context, instanceID string) bool {
+	exists, err := b.disk.Exists(ctx, instanceID)
+	return err == nil && exists
 }
 
 // volumeDir is the host directory of the container path vol ("/data" → <instance dir>/data).
-// Ids and volumes are validated (no "..", absolute volume paths), so it stays inside DataDir.
+// Ids and volumes are validated (no "..", absolute volume paths), so it stays inside the
+// instance's directory.
 func (b *Broker) volumeDir(instanceID, vol string) string {
 	return filepath.Join(b.instanceDir(instanceID), vol)
 }
 
 // createVolumes creates the instance's volume directories. The instance directory is private
-// to root; each volume is handed to the container's user by chownForContainer.
-func (b *Broker) createVolumes(instanceID string, vols []string) error {
-	if err := os.MkdirAll(b.instanceDir(instanceID), 0o700); err != nil {
-		return volumeError(fmt.Errorf("creating the instance directory: %w", err))
-	}
-	for _, vol := range vols {
-		if err := os.MkdirAll(b.volumeDir(instanceID, vol), 0o750); err != nil {
-			return volumeError(fmt.Errorf("creating the directory of volume %s: %w", vol, err))
-		}
+// to root; each volume is handed to the container's user by chownAll.
+func (b *Broker) createVolumes(ctx context.Context, instanceID string, vols []string) error {
+	if err := b.disk.MakeDirs(ctx, instanceID, vols); err != nil {
+		return volumeError(err)
 	}
 	return nil
 }
@@ -68,17 +63,12 @@ func (b *Broker) containerOwner(ctx context.Context, containerID, user string) (
 	return b.resolveUser(ctx, containerID, user)
 }
 
-// chownAll gives paths to uid:gid (containerOwner).
-func chownAll(paths []string, uid, gid int) error {
+// chownAll gives the paths rels of the instance's directory to uid:gid (containerOwner).
+func (b *Broker) chownAll(ctx context.Context, instanceID string, rels []string, uid, gid int) error {
 	if uid == -1 && gid == -1 {
 		return nil
 	}
-	for _, p := range paths {
-		if err := os.Chown(p, uid, gid); err != nil {
-			return fmt.Errorf("giving %s to the container's user %d:%d: %w", filepath.Base(p), uid, gid, err)
-		}
-	}
-	return nil
+	return b.disk.Chown(ctx, instanceID, rels, uid, gid)
 }
 
 // resolveUser turns "name", "uid", "name:group" or "uid:gid" into numeric ids, reading names
@@ -130,24 +120,20 @@ func lookupColonFile(data []byte, name string) ([]string, bool) {
 	return nil, false
 }
 
-// removeVolumes deletes the instance's directory, or moves it into the retention directory
-// (named <id>-<unix time>) when retention is configured.
-func (b *Broker) removeVolumes(instanceID string) error {
-	dir := b.instanceDir(instanceID)
-	if !b.hasDirectory(instanceID) {
+// removeVolumes deletes the instance's directory, or moves it where deleted instances' data
+// waits out the retention period, when retention is configured.
+func (b *Broker) removeVolumes(ctx context.Context, instanceID string) error {
+	if !b.hasDirectory(ctx, instanceID) {
 		return nil
 	}
-	if b.cfg.RetentionDir == "" {
-		if err := os.RemoveAll(dir); err != nil {
+	if b.cfg.Retention <= 0 {
+		if err := b.disk.Remove(ctx, instanceID); err != nil {
 			return fmt.Errorf("removing the instance's data: %w", err)
 		}
 		return nil
 	}
-	if err := os.MkdirAll(b.cfg.RetentionDir, 0o700); err != nil {
-		return fmt.Errorf("creating the retention directory: %w", err)
-	}
-	kept := filepath.Join(b.cfg.RetentionDir, fmt.Sprintf("%s-%d", containerName(instanceID), b.clock.Now().Unix()))
-	if err := os.Rename(dir, kept); err != nil {
+	kept, err := b.disk.Retain(ctx, instanceID, b.clock.Now())
+	if err != nil {
 		return fmt.Errorf("moving the instance's data to the retention directory: %w", err)
 	}
 	b.log.Info("instance data kept for the retention period", "instance_id", instanceID, "directory", kept, "until", b.clock.Now().Add(b.cfg.Retention).Format(time.RFC3339))
@@ -155,26 +141,15 @@ func (b *Broker) removeVolumes(instanceID string) error {
 }
 
 // purgeRetention deletes retained instance directories older than the retention period.
-func (b *Broker) purgeRetention() {
-	if b.cfg.RetentionDir == "" {
+func (b *Broker) purgeRetention(ctx context.Context) {
+	if b.cfg.Retention <= 0 {
 		return
 	}
-	entries, err := os.ReadDir(b.cfg.RetentionDir)
-	if err != nil {
-		return
-	}
-	cutoff := b.clock.Now().Add(-b.cfg.Retention).Unix()
-	for _, e := range entries {
-		i := strings.LastIndexByte(e.Name(), '-')
-		deleted, err := strconv.ParseInt(e.Name()[i+1:], 10, 64)
-		if i < 0 || err != nil || deleted > cutoff {
-			continue
+	b.disk.PurgeRetained(ctx, b.clock.Now().Add(-b.cfg.Retention), func(dir string, err error) {
+		if err != nil {
+			b.log.Error("retained instance data could not be purged", "directory", dir, "error", err.Error())
+			return
 		}
-		path := filepath.Join(b.cfg.RetentionDir, e.Name())
-		if err := os.RemoveAll(path); err != nil {
-			b.log.Error("retained instance data could not be purged", "directory", path, "error", err.Error())
-			continue
-		}
-		b.log.Info("retained instance data purged", "directory", path)
-	}
+		b.log.Info("retained instance data purged", "directory", dir)
+	})
 }

@@ -1,7 +1,8 @@
-package broker
+package localdisk
 
 import (
 	"archive/tar"
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -13,11 +14,12 @@ import (
 	"syscall"
 )
 
-// writeVolumes writes the persistent volumes vols of the instance directory dir to w as a tar
+// ReadVolumes writes the persistent volumes vols of the instance's directory to w as a tar
 // archive, with owners, modes and symbolic links as they are: each entry is named by the
 // volume's path without its leading '/' ("data/dump.rdb"). A volume without a directory is
 // left out.
-func writeVolumes(w io.Writer, dir string, vols []string) error {
+func (d *Disk) ReadVolumes(_ context.Context, instanceID string, vols []string, w io.Writer) error {
+	dir := d.Dir(instanceID)
 	tw := tar.NewWriter(w)
 	for _, vol := range vols {
 		root := filepath.Join(dir, vol)
@@ -81,10 +83,11 @@ func addToArchive(tw *tar.Writer, p, name string, d fs.DirEntry) error {
 	return err
 }
 
-// extractVolumes replaces the persistent volumes vols of the instance directory dir by those
-// of a tar archive that writeVolumes wrote. Every entry must lie in one of vols; nothing is
+// ReplaceVolumes replaces the persistent volumes vols of the instance's directory by those of
+// a tar archive that ReadVolumes wrote. Every entry must lie in one of vols; nothing is
 // written outside dir, nor through a symbolic link the archive holds.
-func extractVolumes(r io.Reader, dir string, vols []string) error {
+func (d *Disk) ReplaceVolumes(_ context.Context, instanceID string, vols []string, r io.Reader) error {
+	dir := d.Dir(instanceID)
 	for _, vol := range vols {
 		if err := os.RemoveAll(filepath.Join(dir, vol)); err != nil {
 			return fmt.Errorf("emptying volume %s: %w", vol, err)
@@ -107,14 +110,28 @@ func extractVolumes(r io.Reader, dir string, vols []string) error {
 		if err != nil {
 			return fmt.Errorf("reading the archive of the volumes: %w", err)
 		}
-		name := path.Clean(hdr.Name)
-		if !inVolumes(name, vols) {
-			return fmt.Errorf("the archive holds %q, which is in none of the plan's persistent volumes", hdr.Name)
+		name, err := CheckEntry(hdr, vols)
+		if err != nil {
+			return err
 		}
 		if err := extractEntry(root, name, hdr, tr); err != nil {
 			return fmt.Errorf("restoring %s: %w", name, err)
 		}
 	}
+}
+
+// CheckEntry returns the cleaned name of an entry of a volumes archive, or why it may not be
+// restored: it must be a file, directory or symbolic link in one of vols.
+func CheckEntry(hdr *tar.Header, vols []string) (string, error) {
+	name := path.Clean(hdr.Name)
+	if !inVolumes(name, vols) {
+		return "", fmt.Errorf("the archive holds %q, which is in none of the plan's persistent volumes", hdr.Name)
+	}
+	switch hdr.Typeflag {
+	case tar.TypeDir, tar.TypeReg, tar.TypeSymlink:
+		return name, nil
+	}
+	return "", fmt.Errorf("restoring %s: entry type %q is not a file, directory or symbolic link", name, hdr.Typeflag)
 }
 
 // inVolumes says whether name (relative, cleaned) is a volume or lies in one.
@@ -128,7 +145,7 @@ func inVolumes(name string, vols []string) bool {
 	return false
 }
 
-// extractEntry creates one entry of the archive below root, with its owner and mode.
+// extractEntry creates one entry of the archive (CheckEntry) below root, with its owner and mode.
 func extractEntry(root *os.Root, name string, hdr *tar.Header, content io.Reader) error {
 	if dir := path.Dir(name); dir != "." {
 		if err := root.MkdirAll(dir, 0o750); err != nil {
@@ -141,7 +158,13 @@ func extractEntry(root *os.Root, name string, hdr *tar.Header, content io.Reader
 		if err := root.Mkdir(name, mode); err != nil && !errors.Is(err, fs.ErrExist) {
 			return err
 		}
-	case tar.TypeReg:
+	case tar.TypeSymlink:
+		// Created as it was; the Root never follows it, wherever it points.
+		if err := root.Symlink(hdr.Linkname, name); err != nil {
+			return err
+		}
+		return root.Lchown(name, hdr.Uid, hdr.Gid)
+	default: // a regular file (CheckEntry)
 		f, err := root.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_EXCL, mode)
 		if err != nil {
 			return err
@@ -153,14 +176,6 @@ func extractEntry(root *os.Root, name string, hdr *tar.Header, content io.Reader
 		if err != nil {
 			return err
 		}
-	case tar.TypeSymlink:
-		// Created as it was; the Root never follows it, wherever it points.
-		if err := root.Symlink(hdr.Linkname, name); err != nil {
-			return err
-		}
-		return root.Lchown(name, hdr.Uid, hdr.Gid)
-	default:
-		return fmt.Errorf("entry type %q is not a file, directory or symbolic link", hdr.Typeflag)
 	}
 	if err := root.Chown(name, hdr.Uid, hdr.Gid); err != nil {
 		return err

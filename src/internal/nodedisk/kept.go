@@ -1,0 +1,127 @@
+package nodedisk
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/cloudfoundry-community/docker-broker/src/internal/dockerengine"
+)
+
+// errHelperGone is a helper that no longer runs: someone removed it, or its node's engine
+// restarted. Nothing of the command ran.
+var errHelperGone = errors.New("the helper container is gone")
+
+// keptHelper is a node helper that waits for the next operation (Config.KeepHelpers).
+type keptHelper struct {
+	helper
+	users int         // operations using it now
+	idle  *time.Timer // removes it once it has waited KeepHelpers without users
+}
+
+// withNodeHelper runs work with a helper on engine's node that mounts the data and retention
+// directories' common ancestor at nodeMount: the node's kept helper, or a one-shot one when
+// KeepHelpers is 0. A kept helper found gone is replaced once.
+func (d *Disk) withNodeHelper(ctx context.Context, engine Engine, work func(h helper) error) error {
+	binds := []string{d.mount + ":" + nodeMount}
+	if d.cfg.KeepHelpers <= 0 {
+		return d.withHelper(ctx, engine, binds, work)
+	}
+	for attempt := 0; ; attempt++ {
+		k, err := d.acquire(ctx, engine, binds)
+		if err != nil {
+			return err
+		}
+		err = work(k.helper)
+		d.release(engine, k, errors.Is(err, errHelperGone))
+		if !errors.Is(err, errHelperGone) || attempt > 0 {
+			return err
+		}
+	}
+}
+
+// acquire returns the node's kept helper, starting one if there is none.
+func (d *Disk) acquire(ctx context.Context, engine Engine, binds []string) (*keptHelper, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock() // held while a helper starts: the node's other operations wait for it
+	if k := d.kept[engine]; k != nil {
+		k.users++
+		if k.idle != nil {
+			k.idle.Stop()
+			k.idle = nil
+		}
+		return k, nil
+	}
+	h, err := d.startHelper(ctx, engine, binds)
+	if err != nil {
+		return nil, err
+	}
+	k := &keptHelper{helper: h, users: 1}
+	d.kept[engine] = k
+	return k, nil
+}
+
+// release ends an operation's use of k: the last user leaves it waiting KeepHelpers, or
+// removes it at once when it is gone.
+func (d *Disk) release(engine Engine, k *keptHelper, gone bool) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	k.users--
+	if gone && d.kept[engine] == k {
+		delete(d.kept, engine)
+	}
+	if d.kept[engine] != k {
+		if k.users == 0 {
+			go d.removeHelper(k.helper)
+		}
+		return
+	}
+	if k.users == 0 {
+		k.idle = time.AfterFunc(d.cfg.KeepHelpers, func() { d.expire(engine, k) })
+	}
+}
+
+// expire removes k if it is still the node's kept helper and nobody has used it meanwhile.
+func (d *Disk) expire(engine Engine, k *keptHelper) {
+	d.mu.Lock()
+	if d.kept[engine] != k || k.users > 0 {
+		d.mu.Unlock()
+		return
+	}
+	delete(d.kept, engine)
+	d.mu.Unlock()
+	d.removeHelper(k.helper)
+}
+
+// Close removes the kept helpers of every node; operations after it start new ones.
+func (d *Disk) Close() error {
+	d.mu.Lock()
+	var idle []helper
+	for engine, k := range d.kept {
+		if k.idle != nil {
+			k.idle.Stop()
+		}
+		delete(d.kept, engine)
+		if k.users == 0 {
+			idle = append(idle, k.helper)
+		}
+		// A helper in use is removed by its last user's release, which finds it no longer kept.
+	}
+	d.mu.Unlock()
+	var errs []error
+	for _, h := range idle {
+		errs = append(errs, d.removeHelper(h))
+	}
+	return errors.Join(errs...)
+}
+
+// removeHelper removes a helper container, whatever the operation's context became.
+func (d *Disk) removeHelper(h helper) error {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if err := h.engine.RemoveContainer(ctx, h.id); err != nil && !dockerengine.IsNotFound(err) {
+		return fmt.Errorf("removing the helper container: %w", err)
+	}
+	return nil
+}
