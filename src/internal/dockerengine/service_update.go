@@ -1,0 +1,38 @@
+package dockerengine
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/moby/moby/client"
+)
+
+// ScaleService sets the replicas of the service idOrName: 0 stops its task (which gets grace to
+// stop before it is killed), 1 starts one. Everything else about the service stays as it is.
+func (c *Client) ScaleService(ctx context.Context, idOrName string, replicas uint64, grace time.Duration) error {
+	res, err := c.api.ServiceInspect(ctx, idOrName, client.ServiceInspectOptions{})
+	if err != nil {
+		return fmt.Errorf("scaling service %s: %w", idOrName, err)
+	}
+	spec := res.Service.Spec
+	if spec.Mode.Replicated == nil {
+		return fmt.Errorf("scaling service %s: it is not a replicated service", idOrName)
+	}
+	spec.Mode.Replicated.Replicas = &replicas
+	if spec.TaskTemplate.ContainerSpec != nil {
+		spec.TaskTemplate.ContainerSpec.StopGracePeriod = &grace
+	}
+	// The version makes the update conditional: a concurrent change fails it instead of being
+	// overwritten with the spec read above.
+	_, err = c.api.ServiceUpdate(ctx, res.Service.ID, client.ServiceUpdateOptions{
+		Version:       res.Service.Version,
+		Spec:          spec,
+		QueryRegistry: false,
+	})
+	if err != nil {
+		return fmt.Errorf("scaling service %s to %d: %w", idOrName, replicas, err)
+	}
+	return nil
+}
+
