@@ -17,8 +17,10 @@ type Service struct {
 	Image  string
 	Labels map[string]string
 	// NodeID is the node its placement constraint pins it to ("" when it has none).
-	NodeID            string
-	Replicas          uint64
+	NodeID   string
+	Replicas uint64
+	// RestartCondition is when the swarm replaces its task: "none", "on-failure" or "any".
+	RestartCondition  string
 	MemoryReservation int64
 	// Ports are its published ports; HostIP is empty, a swarm publishes on all the node's
 	// addresses.
@@ -50,6 +52,9 @@ func service(in swarm.Service) Service {
 	}
 	if in.Spec.Mode.Replicated != nil && in.Spec.Mode.Replicated.Replicas != nil {
 		out.Replicas = *in.Spec.Mode.Replicated.Replicas
+	}
+	if task.RestartPolicy != nil {
+		out.RestartCondition = string(task.RestartPolicy.Condition)
 	}
 	if task.Resources != nil && task.Resources.Reservations != nil {
 		out.MemoryReservation = task.Resources.Reservations.MemoryBytes

@@ -35,4 +35,3 @@ func (c *Client) ScaleService(ctx context.Context, idOrName string, replicas uin
 	}
 	return nil
 }
-
