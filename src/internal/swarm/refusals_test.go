@@ -1,0 +1,41 @@
+package swarm
+
+import (
+	"slices"
+	"testing"
+
+	"github.com/cloudfoundry-community/docker-broker/src/internal/catalog"
+)
+
+func TestRefusalsNameWhatASwarmServiceCannotTakeOnTheEngine(t *testing.T) {
+	withUlimits := catalog.Container{Ulimits: []catalog.Ulimit{{Name: "nofile", Soft: 1, Hard: 1}}, CPUShares: 512, CapAdds: []string{"SYS_NICE"}, Sysctls: map[string]string{"kernel.shmmax": "1"}}
+	for _, tc := range []struct {
+		name      string
+		container catalog.Container
+		api       string
+		want      []string
+	}{
+		{"nothing special", catalog.Container{Memory: 1 << 30}, "1.41", nil},
+		{"privileged on any engine", catalog.Container{Privileged: true}, "1.52", []string{"privileged"}},
+		{"ulimits on dockerd 20.10", withUlimits, "1.41", []string{"ulimits"}},
+		{"ulimits from Engine 23.0", withUlimits, "1.42", nil},
+		{"swap and shm", catalog.Container{Memory: 1 << 30, MemorySwap: 2 << 30, ShmSize: 1 << 26}, "1.41", []string{"memory_swap", "shm_size"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			refusals, err := Refusals(tc.container, tc.api)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []string
+			for _, r := range refusals {
+				got = append(got, r.Setting)
+			}
+			if !slices.Equal(got, tc.want) {
+				t.Errorf("refused %q, want %q (%v)", got, tc.want, refusals)
+			}
+		})
+	}
+	if _, err := Refusals(catalog.Container{}, "v2"); err == nil {
+		t.Error("API version v2 accepted")
+	}
+}
