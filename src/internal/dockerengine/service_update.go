@@ -3,14 +3,14 @@ package dockerengine
 import (
 	"context"
 	"fmt"
-	"time"
 
 	"github.com/moby/moby/client"
 )
 
-// ScaleService sets the replicas of the service idOrName: 0 stops its task (which gets grace to
-// stop before it is killed), 1 starts one. Everything else about the service stays as it is.
-func (c *Client) ScaleService(ctx context.Context, idOrName string, replicas uint64, grace time.Duration) error {
+// ScaleService sets the replicas of the service idOrName: 0 stops its task (which gets the stop
+// grace period of the service to stop before it is killed), 1 starts one. Nothing else about
+// the service changes: a change of its task template would replace its task.
+func (c *Client) ScaleService(ctx context.Context, idOrName string, replicas uint64) error {
 	res, err := c.api.ServiceInspect(ctx, idOrName, client.ServiceInspectOptions{})
 	if err != nil {
 		return fmt.Errorf("scaling service %s: %w", idOrName, err)
@@ -20,9 +20,6 @@ func (c *Client) ScaleService(ctx context.Context, idOrName string, replicas uin
 		return fmt.Errorf("scaling service %s: it is not a replicated service", idOrName)
 	}
 	spec.Mode.Replicated.Replicas = &replicas
-	if spec.TaskTemplate.ContainerSpec != nil {
-		spec.TaskTemplate.ContainerSpec.StopGracePeriod = &grace
-	}
 	// The version makes the update conditional: a concurrent change fails it instead of being
 	// overwritten with the spec read above.
 	_, err = c.api.ServiceUpdate(ctx, res.Service.ID, client.ServiceUpdateOptions{

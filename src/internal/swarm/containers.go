@@ -35,28 +35,32 @@ func (e *Engine) CreateContainer(ctx context.Context, spec dockerengine.Containe
 		Replicas:            0,
 		MemoryReservation:   spec.Memory,
 		NanoCPUsReservation: spec.CPUShares * 1e9 / sharesPerCPU,
+		StopGrace:           e.cfg.StopGrace,
 	})
 }
 
 // StartContainer scales the service to one replica; the swarm starts its task on its node.
 func (e *Engine) StartContainer(ctx context.Context, id string) error {
-	return e.cfg.Manager.ScaleService(ctx, id, 1, 0)
+	return e.cfg.Manager.ScaleService(ctx, id, 1)
 }
 
-// StopContainer scales the service to zero and waits until its task stopped.
-func (e *Engine) StopContainer(ctx context.Context, id string, grace time.Duration) error {
+// StopContainer scales the service to zero and waits until its task stopped. The task gets the
+// grace of Config.StopGrace, which its service was created with, not grace: changing it would
+// replace the task before it stops.
+func (e *Engine) StopContainer(ctx context.Context, id string, _ time.Duration) error {
 	svc, err := e.cfg.Manager.InspectService(ctx, id)
 	if err != nil {
 		return err
 	}
-	if err := e.cfg.Manager.ScaleService(ctx, svc.ID, 0, grace); err != nil {
+	if err := e.cfg.Manager.ScaleService(ctx, svc.ID, 0); err != nil {
 		return err
 	}
-	return e.waitTasks(ctx, svc.ID, "stopping", func(t dockerengine.Task) bool { return !ended(t) })
+	return e.waitStopped(ctx, svc)
 }
 
-// RemoveContainer removes the service and waits until the swarm removed its task, so that its
-// name and host ports are free again when it returns.
+// RemoveContainer removes the service and waits until its node removed the task's container,
+// so that its name and host ports are free again when it returns. A node that is down removes
+// it when it returns.
 func (e *Engine) RemoveContainer(ctx context.Context, id string) error {
 	svc, err := e.cfg.Manager.InspectService(ctx, id)
 	if err != nil {
@@ -66,22 +70,47 @@ func (e *Engine) RemoveContainer(ctx context.Context, id string) error {
 	if err := e.cfg.Manager.RemoveService(ctx, svc.ID); err != nil {
 		return err
 	}
-	return e.waitTasks(ctx, svc.ID, "removing", func(dockerengine.Task) bool { return true })
-}
-
-// waitTasks waits until no task of the service is one that busy reports true for.
-func (e *Engine) waitTasks(ctx context.Context, serviceID, doing string, busy func(dockerengine.Task) bool) error {
+	n, err := e.member(svc.NodeID)
+	if err != nil {
+		return nil // nothing to wait on: the broker does not reach the node
+	}
 	for {
-		tasks, err := e.cfg.Manager.ListTasks(ctx, serviceID)
-		if err != nil {
+		left, err := n.Engine.ListContainers(ctx, map[string]string{serviceIDLabel: svc.ID})
+		switch {
+		case dockerengine.IsUnavailable(err):
+			return nil
+		case err != nil:
 			return err
-		}
-		if !slices.ContainsFunc(tasks, busy) {
+		case len(left) == 0:
 			return nil
 		}
 		select {
 		case <-ctx.Done():
-			return fmt.Errorf("%s service %s: %w", doing, serviceID, context.Cause(ctx))
+			return fmt.Errorf("removing service %s: its container on node %s is still there: %w", svc.Name, svc.NodeID, context.Cause(ctx))
+		case <-time.After(pollInterval):
+		}
+	}
+}
+
+// serviceIDLabel and serviceNameLabel are the labels a node gives the container of a swarm task.
+const (
+	serviceIDLabel   = "com.docker.swarm.service.id"
+	serviceNameLabel = "com.docker.swarm.service.name"
+)
+
+// waitStopped waits until no task of the service runs or is about to.
+func (e *Engine) waitStopped(ctx context.Context, svc dockerengine.Service) error {
+	for {
+		tasks, err := e.cfg.Manager.ListTasks(ctx, svc.ID)
+		if err != nil {
+			return err
+		}
+		if !slices.ContainsFunc(tasks, func(t dockerengine.Task) bool { return !ended(t) }) {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("stopping service %s: its task still runs: %w", svc.Name, context.Cause(ctx))
 		case <-time.After(pollInterval):
 		}
 	}

@@ -23,7 +23,7 @@ import (
 type Manager interface {
 	CreateService(ctx context.Context, spec dockerengine.ServiceSpec) (string, error)
 	InspectService(ctx context.Context, idOrName string) (dockerengine.Service, error)
-	ScaleService(ctx context.Context, idOrName string, replicas uint64, grace time.Duration) error
+	ScaleService(ctx context.Context, idOrName string, replicas uint64) error
 	RemoveService(ctx context.Context, idOrName string) error
 	ListServices(ctx context.Context, labels map[string]string) ([]dockerengine.Service, error)
 	ListTasks(ctx context.Context, serviceID string) ([]dockerengine.Task, error)
@@ -64,6 +64,9 @@ type Config struct {
 	Nodes map[string]Node
 	// MaxContainersPerNode bounds the services on one node; 0 is unlimited.
 	MaxContainersPerNode int
+	// StopGrace is how long a task may take to stop before it is killed: the broker's
+	// stop_grace. A swarm stops a task with the grace of its service, set at create.
+	StopGrace time.Duration
 }
 
 // Engine is the broker's Engine over a swarm.

@@ -96,7 +96,7 @@ func (m *fakeManager) InspectService(_ context.Context, idOrName string) (docker
 	return dockerengine.Service{}, fmt.Errorf("service %s: %w", idOrName, dockerengine.ErrNotFound)
 }
 
-func (m *fakeManager) ScaleService(_ context.Context, idOrName string, replicas uint64, _ time.Duration) error {
+func (m *fakeManager) ScaleService(_ context.Context, idOrName string, replicas uint64) error {
 	m.mu.Lock()
 	s := m.find(idOrName)
 	if s == nil {
@@ -166,7 +166,7 @@ func (m *fakeManager) ListTasks(_ context.Context, serviceID string) ([]dockeren
 func (m *fakeManager) ListNodes(context.Context) ([]dockerengine.Node, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	return slicesOf(m.nodes), nil
+	return slices.Collect(maps.Values(m.nodes)), nil
 }
 
 func (m *fakeManager) InspectNode(_ context.Context, id string) (dockerengine.Node, error) {
@@ -184,10 +184,6 @@ func (m *fakeManager) setNodeState(id, state string) {
 	n := m.nodes[id]
 	n.State = state
 	m.nodes[id] = n
-}
-
-func slicesOf[K comparable, V any](m map[K]V) []V {
-	return slices.Collect(maps.Values(m))
 }
 
 // fakeNode is one node's engine: it knows its images and containers by id and records the
@@ -259,10 +255,20 @@ func (n *fakeNode) InspectContainer(_ context.Context, id string) (dockerengine.
 	return dockerengine.Container{}, fmt.Errorf("container %s: %w", id, dockerengine.ErrNotFound)
 }
 
-func (n *fakeNode) ListContainers(context.Context, map[string]string) ([]dockerengine.Container, error) {
+func (n *fakeNode) ListContainers(_ context.Context, labels map[string]string) ([]dockerengine.Container, error) {
 	n.mu.Lock()
 	defer n.mu.Unlock()
-	return slicesOf(n.containers), nil
+	var out []dockerengine.Container
+	for _, c := range n.containers {
+		matches := true
+		for k, v := range labels {
+			matches = matches && c.Labels[k] == v
+		}
+		if matches {
+			out = append(out, c)
+		}
+	}
+	return out, nil
 }
 
 func (n *fakeNode) CreateExec(_ context.Context, id string, _ dockerengine.Exec) (string, error) {

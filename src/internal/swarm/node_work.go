@@ -169,8 +169,8 @@ const eventsRetry = 2 * time.Second
 func (e *Engine) ContainerEvents(ctx context.Context, labels map[string]string, handle func(dockerengine.ContainerEvent)) error {
 	var mu sync.Mutex
 	serviceEvent := func(ev dockerengine.ContainerEvent) {
-		if id := ev.Labels["com.docker.swarm.service.id"]; id != "" {
-			ev.ContainerID, ev.Name = id, ev.Labels["com.docker.swarm.service.name"]
+		if id := ev.Labels[serviceIDLabel]; id != "" {
+			ev.ContainerID, ev.Name = id, ev.Labels[serviceNameLabel]
 		}
 		mu.Lock()
 		defer mu.Unlock()

@@ -1,0 +1,215 @@
+package swarm
+
+import (
+	"context"
+	"encoding/json"
+	"log/slog"
+	"net"
+	"net/http/httptest"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/cloudfoundry-community/docker-broker/src/internal/broker"
+	"github.com/cloudfoundry-community/docker-broker/src/internal/brokertest"
+	"github.com/cloudfoundry-community/docker-broker/src/internal/catalog"
+	"github.com/cloudfoundry-community/docker-broker/src/internal/dockerengine"
+	"github.com/cloudfoundry-community/docker-broker/src/internal/osbapi"
+	"github.com/cloudfoundry-community/docker-broker/src/internal/osbclient"
+	"github.com/cloudfoundry-community/docker-broker/src/internal/standin"
+	"github.com/cloudfoundry-community/docker-broker/src/internal/store"
+	"github.com/cloudfoundry-community/docker-broker/src/internal/testenv"
+)
+
+// swarmBroker is a broker whose Engine is a swarm, served over HTTP, and a platform's client
+// of it.
+type swarmBroker struct {
+	engine  *Engine
+	catalog *catalog.Catalog
+	client  *osbclient.Client
+}
+
+// startSwarmBroker starts a broker with the catalog of the services files on the Engine of
+// node, whose stand-in images it loads. Credentials carry the node's address; host ports come
+// from this test's range.
+func startSwarmBroker(t *testing.T, node swarmNode, servicesFiles ...string) *swarmBroker {
+	t.Helper()
+	services := brokertest.Services(t, servicesFiles...)
+	cat, _, err := catalog.Parse(services)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range cat.Services {
+		for _, p := range s.Plans {
+			if r, ok := standin.For(p.Container.ImageRef()); ok {
+				node.docker.Standin(t, r)
+			}
+		}
+	}
+	engine, err := New(Config{
+		Manager:   node.docker.Engine,
+		StopGrace: 10 * time.Second,
+		Nodes:     map[string]Node{node.id: {Engine: node.docker.Engine, Address: testNodeAddr}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	st, err := store.Open(filepath.Join(dir, "state.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	logs := &testenv.LogBuffer{}
+	log := slog.New(slog.NewJSONHandler(logs, nil))
+	br, err := broker.New(broker.Config{
+		Catalog:      cat,
+		Name:         "swe-test",
+		ExternalHost: testNodeAddr,
+		// The broker probes a host port for other listeners on its own host at BindIP
+		// before it allocates it; a swarm service publishes on all the node's addresses.
+		BindIP:          "127.0.0.1",
+		PortRange:       [2]int{26200, 26399},
+		DataDir:         filepath.Join(dir, "instances"),
+		SyncTimeout:     90 * time.Second,
+		StopGrace:       10 * time.Second,
+		TombstoneWindow: time.Hour,
+	}, engine, st, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := br.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	creds := osbapi.Credentials{Username: brokertest.Username, Password: brokertest.Password}
+	server := httptest.NewServer(osbapi.NewHandler(br, br, creds, log))
+	t.Cleanup(func() {
+		server.Close()
+		br.Shutdown()
+		st.Close()
+		if t.Failed() {
+			t.Logf("the broker's log:\n%s", logs)
+		}
+	})
+	client := osbclient.New(osbclient.Config{URL: server.URL, Username: brokertest.Username, Password: brokertest.Password, PollInterval: 200 * time.Millisecond})
+	return &swarmBroker{engine: engine, catalog: cat, client: client}
+}
+
+// redisCredentials are the credentials of a redis74 binding.
+type redisCredentials struct {
+	Host     string `json:"host"`
+	Port     string `json:"port"`
+	Username string `json:"username"`
+	Password string `json:"password"`
+}
+
+func TestABrokerOnASwarmProvisionsBindsAndDeprovisionsRedisOnItsNode(t *testing.T) {
+	node := startSwarmNode(t)
+	b := startSwarmBroker(t, node, "services/op-redis74.yml")
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	service := b.catalog.Services[0]
+	plan := service.Plans[0]
+
+	api, err := node.docker.Engine.APIVersion(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if refused, err := Refusals(plan.Container, api); err != nil || len(refused) > 0 {
+		t.Fatalf("plan %s on API %s: refusals %v, %v; want none", plan.Name, api, refused, err)
+	}
+
+	const instanceID, bindingID = "swe-instance-1", "swe-binding-1"
+	name := "cf-" + instanceID
+	if err := b.client.Provision(ctx, osbapi.ProvisionRequest{InstanceID: instanceID, ServiceID: service.ID, PlanID: plan.ID, OrganizationGUID: "org", SpaceGUID: "space"}); err != nil {
+		t.Fatalf("provision: %v", err)
+	}
+	svc, err := node.docker.Engine.InspectService(ctx, name)
+	if err != nil {
+		t.Fatalf("the instance is no swarm service: %v", err)
+	}
+	if svc.NodeID != node.id || svc.Replicas != 1 || svc.MemoryReservation != plan.Container.Memory {
+		t.Errorf("service %+v: want pinned to %s, one replica, %d bytes reserved", svc, node.id, plan.Container.Memory)
+	}
+	c, err := b.engine.InspectContainer(ctx, name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !c.Running || len(c.Ports) != 1 || c.Ports[0].HostIP != testNodeAddr {
+		t.Fatalf("instance container %+v: want running, its port at %s", c, testNodeAddr)
+	}
+
+	raw, err := b.client.Bind(ctx, osbapi.BindRequest{InstanceID: instanceID, BindingID: bindingID, ServiceID: service.ID, PlanID: plan.ID})
+	if err != nil {
+		t.Fatalf("bind: %v", err)
+	}
+	var creds redisCredentials
+	if err := json.Unmarshal(raw, &creds); err != nil {
+		t.Fatal(err)
+	}
+	if creds.Host != testNodeAddr || creds.Port != c.Ports[0].HostPort || creds.Username == "" {
+		t.Fatalf("credentials %+v: want the node's address %s, port %s and a user of the binding's own", creds, testNodeAddr, c.Ports[0].HostPort)
+	}
+	addr := net.JoinHostPort(creds.Host, creds.Port)
+	user := redis.NewClient(&redis.Options{Addr: addr, Username: creds.Username, Password: creds.Password})
+	defer user.Close()
+	if err := user.Set(ctx, "greeting", "hello", 0).Err(); err != nil {
+		t.Fatalf("writing as the binding's user, made by a command run in the task's container: %v", err)
+	}
+
+	// Stopped and started again (scaled to zero and back), the instance keeps its data on
+	// its node.
+	if err := b.engine.StopContainer(ctx, name, 10*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	if c, err := b.engine.InspectContainer(ctx, name); err != nil || c.Running || c.State != "exited" {
+		t.Fatalf("after stop: %+v, %v; want exited", c, err)
+	}
+	if err := b.engine.StartContainer(ctx, name); err != nil {
+		t.Fatal(err)
+	}
+	waitRunning(ctx, t, b.engine, name)
+	brokertest.WaitAccepting(addr, 500*time.Millisecond)
+	if got, err := user.Get(ctx, "greeting").Result(); err != nil || got != "hello" {
+		t.Errorf("after a restart of the service: %q, %v; want hello", got, err)
+	}
+
+	if err := b.client.Unbind(ctx, instanceID, bindingID, service.ID, plan.ID); err != nil {
+		t.Fatalf("unbind: %v", err)
+	}
+	stale := redis.NewClient(&redis.Options{Addr: addr, Username: creds.Username, Password: creds.Password})
+	defer stale.Close()
+	if err := stale.Ping(ctx).Err(); err == nil {
+		t.Error("the binding's user still authenticates after the unbind")
+	}
+
+	if err := b.client.Deprovision(ctx, instanceID, service.ID, plan.ID); err != nil {
+		t.Fatalf("deprovision: %v", err)
+	}
+	if _, err := node.docker.Engine.InspectService(ctx, name); !dockerengine.IsNotFound(err) {
+		t.Errorf("the service after deprovision: %v, want not found", err)
+	}
+	if left, err := node.docker.Engine.ListContainers(ctx, map[string]string{serviceIDLabel: svc.ID}); err != nil || len(left) != 0 {
+		t.Errorf("containers of the service on its node after deprovision: %+v, %v; want none", left, err)
+	}
+}
+
+// waitRunning waits until the container name runs.
+func waitRunning(ctx context.Context, t *testing.T, e *Engine, name string) {
+	t.Helper()
+	for {
+		c, err := e.InspectContainer(ctx, name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c.Running {
+			return
+		}
+		select {
+		case <-ctx.Done():
+			t.Fatalf("%s did not run again: %s", name, c.State)
+		case <-time.After(pollInterval):
+		}
+	}
+}
