@@ -3,6 +3,7 @@ package dockerengine
 import (
 	"context"
 	"fmt"
+	"maps"
 	"strconv"
 	"strings"
 	"time"
@@ -21,6 +22,10 @@ type ServiceSpec struct {
 	// in host mode on the node (a swarm service has no bind address: they listen on all of
 	// the node's addresses), its Binds become bind mounts of the node's directories.
 	Container ContainerSpec
+	// ImageID, when set, is the image the task runs, by id: a node asks the registry for an
+	// image named by tag before every task start (and waits on one it cannot reach), not for one
+	// named by id. The service keeps Container.Image in a label (Service.Image).
+	ImageID string
 	// NodeID pins the task to one node (placement constraint node.id==NodeID).
 	NodeID string
 	// Replicas is 1 for a running service and 0 for a stopped one.
@@ -47,6 +52,9 @@ func (c *Client) CreateService(ctx context.Context, spec ServiceSpec) (string, e
 	}
 	return res.ID, nil
 }
+
+// imageLabel holds the image reference of a service whose task runs its image by id.
+const imageLabel = "docker-broker.image"
 
 // swarmServiceSpec is spec in the engine's terms.
 func swarmServiceSpec(spec ServiceSpec) (swarm.ServiceSpec, error) {
@@ -92,11 +100,19 @@ func swarmServiceSpec(spec ServiceSpec) (swarm.ServiceSpec, error) {
 	if cs.Memory > 0 {
 		resources.Limits = &swarm.Limit{MemoryBytes: cs.Memory}
 	}
+	image, labels := cs.Image, cs.Labels
+	if spec.ImageID != "" {
+		image, labels = spec.ImageID, maps.Clone(cs.Labels)
+		if labels == nil {
+			labels = map[string]string{}
+		}
+		labels[imageLabel] = cs.Image
+	}
 	return swarm.ServiceSpec{
-		Annotations: swarm.Annotations{Name: cs.Name, Labels: cs.Labels},
+		Annotations: swarm.Annotations{Name: cs.Name, Labels: labels},
 		TaskTemplate: swarm.TaskSpec{
 			ContainerSpec: &swarm.ContainerSpec{
-				Image:           cs.Image,
+				Image:           image,
 				Labels:          cs.Labels,
 				Command:         cs.Entrypoint,
 				Args:            cs.Cmd,

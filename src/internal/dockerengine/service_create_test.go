@@ -24,6 +24,7 @@ func TestServiceSpecIsTheContainerAsAOneNodeSwarmTask(t *testing.T) {
 			Memory:        1 << 30,
 			CapAdd:        []string{"SYS_NICE"},
 		},
+		ImageID:             "sha256:0123",
 		NodeID:              "node1",
 		Replicas:            0,
 		MemoryReservation:   1 << 30,
@@ -35,10 +36,13 @@ func TestServiceSpecIsTheContainerAsAOneNodeSwarmTask(t *testing.T) {
 		t.Fatal(err)
 	}
 	cs := got.TaskTemplate.ContainerSpec
+	if spec.Container.Labels[imageLabel] != "" {
+		t.Errorf("the container spec's labels were changed: %v", spec.Container.Labels)
+	}
 	if got.Name != "cf-1" || got.Labels["broker"] != "x" || cs.Labels["broker"] != "x" {
 		t.Errorf("name %q, labels %v and container labels %v: want cf-1 and the labels on both", got.Name, got.Labels, cs.Labels)
 	}
-	if cs.Image != "redis:7.4" || !slices.Equal(cs.Command, []string{"/entry"}) || !slices.Equal(cs.Args, []string{"redis-server"}) || !slices.Equal(cs.Env, spec.Container.Env) || !slices.Equal(cs.CapabilityAdd, []string{"SYS_NICE"}) {
+	if cs.Image != "sha256:0123" || !slices.Equal(cs.Command, []string{"/entry"}) || !slices.Equal(cs.Args, []string{"redis-server"}) || !slices.Equal(cs.Env, spec.Container.Env) || !slices.Equal(cs.CapabilityAdd, []string{"SYS_NICE"}) {
 		t.Errorf("container spec %+v", cs)
 	}
 	if *cs.StopGracePeriod != 7*time.Second {
@@ -72,7 +76,7 @@ func TestServiceSpecIsTheContainerAsAOneNodeSwarmTask(t *testing.T) {
 		t.Errorf("restart policy %+v, want on-failure, 3 attempts", rp)
 	}
 	back := service(swarm.Service{ID: "s1", Spec: got})
-	if back.NodeID != "node1" || back.Replicas != 0 || back.MemoryReservation != 1<<30 || back.RestartCondition != "on-failure" || !slices.Equal(back.Ports, []PortMapping{{ContainerPort: "6379/tcp", HostPort: "26201"}}) {
+	if back.Image != "redis:7.4" || back.NodeID != "node1" || back.Replicas != 0 || back.MemoryReservation != 1<<30 || back.RestartCondition != "on-failure" || !slices.Equal(back.Ports, []PortMapping{{ContainerPort: "6379/tcp", HostPort: "26201"}}) {
 		t.Errorf("the spec read back as %+v", back)
 	}
 }

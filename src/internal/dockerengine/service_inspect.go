@@ -13,7 +13,9 @@ import (
 // (CreateService).
 type Service struct {
 	ID     string
-	Name   string
+	Name string
+	// Image is the image reference it was created with, even when its task runs the image by
+	// id (ServiceSpec.ImageID).
 	Image  string
 	Labels map[string]string
 	// NodeID is the node its placement constraint pins it to ("" when it has none).
@@ -42,6 +44,9 @@ func service(in swarm.Service) Service {
 	task := in.Spec.TaskTemplate
 	if task.ContainerSpec != nil {
 		out.Image = task.ContainerSpec.Image
+	}
+	if ref, ok := in.Spec.Labels[imageLabel]; ok {
+		out.Image = ref
 	}
 	if task.Placement != nil {
 		for _, c := range task.Placement.Constraints {

@@ -18,7 +18,8 @@ const sharesPerCPU = 1024
 
 // CreateContainer creates the service of spec, stopped (zero replicas), on the node Place
 // chose for it, and returns the service id, which every other call takes as the container's
-// id. A swarm honours cpu_shares only as a reservation: shares/1024 CPUs are set aside on the
+// id. Its task runs the image by the id the node has for spec.Image, which the node then does
+// not try to pull first. A swarm honours cpu_shares only as a reservation: shares/1024 CPUs are set aside on the
 // node for the scheduler; the container itself runs with the default CPU weight.
 func (e *Engine) CreateContainer(ctx context.Context, spec dockerengine.ContainerSpec) (string, error) {
 	if refused := refusedSettings(spec); len(refused) > 0 {
@@ -29,8 +30,17 @@ func (e *Engine) CreateContainer(ctx context.Context, spec dockerengine.Containe
 		return "", err
 	}
 	defer e.placed(spec.Name)
+	n, err := e.member(nodeID)
+	if err != nil {
+		return "", err
+	}
+	img, err := n.Engine.InspectImage(ctx, spec.Image)
+	if err != nil {
+		return "", err
+	}
 	return e.cfg.Manager.CreateService(ctx, dockerengine.ServiceSpec{
 		Container:           spec,
+		ImageID:             img.ID,
 		NodeID:              nodeID,
 		Replicas:            0,
 		MemoryReservation:   spec.Memory,

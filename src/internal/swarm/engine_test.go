@@ -23,6 +23,7 @@ func testSwarm(t *testing.T, maxPerNode int, nodes ...dockerengine.Node) (*Engin
 	members := map[string]Node{}
 	for _, n := range nodes {
 		engines[n.ID] = newFakeNode()
+		engines[n.ID].images["redis:7"] = dockerengine.Image{ID: "sha256:redis7"}
 		members[n.ID] = Node{Engine: engines[n.ID]}
 	}
 	e, err := New(Config{Manager: m, Nodes: members, MaxContainersPerNode: maxPerNode})
@@ -107,8 +108,8 @@ func TestCreateContainerPinsAStoppedServiceToItsNodeWithReservations(t *testing.
 		t.Fatalf("%d services created, want 1", len(m.created))
 	}
 	got := m.created[0]
-	if got.NodeID != "a" || got.Replicas != 0 || got.MemoryReservation != gib || got.NanoCPUsReservation != 5e8 || got.Container.Name != "cf-1" {
-		t.Errorf("service spec %+v: want node a, 0 replicas, 1 GiB and half a CPU (512 shares) reserved", got)
+	if got.NodeID != "a" || got.Replicas != 0 || got.MemoryReservation != gib || got.NanoCPUsReservation != 5e8 || got.Container.Name != "cf-1" || got.ImageID != "sha256:redis7" {
+		t.Errorf("service spec %+v: want node a, 0 replicas, 1 GiB and half a CPU (512 shares) reserved, the image by its id on node a", got)
 	}
 	c, err := e.InspectContainer(context.Background(), id)
 	if err != nil {
@@ -268,7 +269,7 @@ func TestAnImageMissingOnOneReadyNodeIsMissingAndIsPulledOnEvery(t *testing.T) {
 	down.State = "down"
 	e, _, engines := testSwarm(t, 0, node("a", 8*gib), node("b", 8*gib), down)
 	ctx := context.Background()
-	engines["a"].images["redis:7"] = dockerengine.Image{ID: "sha256:x"}
+	delete(engines["b"].images, "redis:7")
 	if _, err := e.InspectImage(ctx, "redis:7"); !dockerengine.IsNotFound(err) {
 		t.Fatalf("image only on a: got %v, want not found", err)
 	}
