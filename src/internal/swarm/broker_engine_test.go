@@ -23,77 +23,85 @@ import (
 	"github.com/cloudfoundry-community/docker-broker/src/internal/testenv"
 )
 
-// swarmBroker is a broker whose Engine is a swarm, served over HTTP, and a platform's client
-// of it.
-type swarmBroker struct {
-	engine  *Engine
+// testBroker is a broker served over HTTP, and a platform's client of it.
+type testBroker struct {
+	url     string
 	catalog *catalog.Catalog
 	client  *osbclient.Client
 }
 
-// startSwarmBroker starts a broker with the catalog of the services files on the Engine of
-// node, whose stand-in images it loads. Credentials carry the node's address; host ports come
-// from this test's range.
-func startSwarmBroker(t *testing.T, node swarmNode, servicesFiles ...string) *swarmBroker {
-	t.Helper()
-	services := brokertest.Services(t, servicesFiles...)
-	cat, _, err := catalog.Parse(services)
+// redis74 is the catalog of services/op-redis74.yml, with its stand-in image loaded into the
+// engine of node.
+func redis74(tb testing.TB, node swarmNode) *catalog.Catalog {
+	tb.Helper()
+	cat, _, err := catalog.Parse(brokertest.Services(tb, "services/op-redis74.yml"))
 	if err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
-	for _, s := range cat.Services {
-		for _, p := range s.Plans {
-			if r, ok := standin.For(p.Container.ImageRef()); ok {
-				node.docker.Standin(t, r)
-			}
-		}
+	r, ok := standin.For(cat.Services[0].Plans[0].Container.ImageRef())
+	if !ok {
+		tb.Fatal("no stand-in for redis74")
 	}
+	node.docker.Standin(tb, r)
+	return cat
+}
+
+// swarmEngine is the Engine of the one-node swarm node.
+func swarmEngine(tb testing.TB, node swarmNode) *Engine {
+	tb.Helper()
 	engine, err := New(Config{
 		Manager:   node.docker.Engine,
 		StopGrace: 10 * time.Second,
 		Nodes:     map[string]Node{node.id: {Engine: node.docker.Engine, Address: testNodeAddr}},
 	})
 	if err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
-	dir := t.TempDir()
+	return engine
+}
+
+// startBroker starts a broker named name with catalog cat on engine, allocating host ports
+// from ports. Credentials carry the node's address.
+func startBroker(tb testing.TB, engine broker.Engine, cat *catalog.Catalog, name string, ports [2]int) *testBroker {
+	tb.Helper()
+	dir := tb.TempDir()
 	st, err := store.Open(filepath.Join(dir, "state.db"))
 	if err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
 	logs := &testenv.LogBuffer{}
 	log := slog.New(slog.NewJSONHandler(logs, nil))
 	br, err := broker.New(broker.Config{
 		Catalog:      cat,
-		Name:         "swe-test",
+		Name:         name,
 		ExternalHost: testNodeAddr,
 		// The broker probes a host port for other listeners on its own host at BindIP
 		// before it allocates it; a swarm service publishes on all the node's addresses.
 		BindIP:          "127.0.0.1",
-		PortRange:       [2]int{26200, 26399},
+		PortRange:       ports,
 		DataDir:         filepath.Join(dir, "instances"),
 		SyncTimeout:     90 * time.Second,
 		StopGrace:       10 * time.Second,
 		TombstoneWindow: time.Hour,
 	}, engine, st, log)
 	if err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
 	if err := br.Start(context.Background()); err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
 	creds := osbapi.Credentials{Username: brokertest.Username, Password: brokertest.Password}
 	server := httptest.NewServer(osbapi.NewHandler(br, br, creds, log))
-	t.Cleanup(func() {
+	tb.Cleanup(func() {
 		server.Close()
 		br.Shutdown()
 		st.Close()
-		if t.Failed() {
-			t.Logf("the broker's log:\n%s", logs)
+		if tb.Failed() {
+			tb.Logf("the log of broker %s:\n%s", name, logs)
 		}
 	})
 	client := osbclient.New(osbclient.Config{URL: server.URL, Username: brokertest.Username, Password: brokertest.Password, PollInterval: 200 * time.Millisecond})
-	return &swarmBroker{engine: engine, catalog: cat, client: client}
+	return &testBroker{url: server.URL, catalog: cat, client: client}
 }
 
 // redisCredentials are the credentials of a redis74 binding.
@@ -106,7 +114,8 @@ type redisCredentials struct {
 
 func TestABrokerOnASwarmProvisionsBindsAndDeprovisionsRedisOnItsNode(t *testing.T) {
 	node := startSwarmNode(t)
-	b := startSwarmBroker(t, node, "services/op-redis74.yml")
+	engine := swarmEngine(t, node)
+	b := startBroker(t, engine, redis74(t, node), "swe-test", [2]int{26200, 26399})
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	service := b.catalog.Services[0]
@@ -132,7 +141,7 @@ func TestABrokerOnASwarmProvisionsBindsAndDeprovisionsRedisOnItsNode(t *testing.
 	if svc.NodeID != node.id || svc.Replicas != 1 || svc.MemoryReservation != plan.Container.Memory {
 		t.Errorf("service %+v: want pinned to %s, one replica, %d bytes reserved", svc, node.id, plan.Container.Memory)
 	}
-	c, err := b.engine.InspectContainer(ctx, name)
+	c, err := engine.InspectContainer(ctx, name)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -160,16 +169,16 @@ func TestABrokerOnASwarmProvisionsBindsAndDeprovisionsRedisOnItsNode(t *testing.
 
 	// Stopped and started again (scaled to zero and back), the instance keeps its data on
 	// its node.
-	if err := b.engine.StopContainer(ctx, name, 10*time.Second); err != nil {
+	if err := engine.StopContainer(ctx, name, 10*time.Second); err != nil {
 		t.Fatal(err)
 	}
-	if c, err := b.engine.InspectContainer(ctx, name); err != nil || c.Running || c.State != "exited" {
+	if c, err := engine.InspectContainer(ctx, name); err != nil || c.Running || c.State != "exited" {
 		t.Fatalf("after stop: %+v, %v; want exited", c, err)
 	}
-	if err := b.engine.StartContainer(ctx, name); err != nil {
+	if err := engine.StartContainer(ctx, name); err != nil {
 		t.Fatal(err)
 	}
-	waitRunning(ctx, t, b.engine, name)
+	waitRunning(ctx, t, engine, name)
 	brokertest.WaitAccepting(addr, 500*time.Millisecond)
 	if got, err := user.Get(ctx, "greeting").Result(); err != nil || got != "hello" {
 		t.Errorf("after a restart of the service: %q, %v; want hello", got, err)

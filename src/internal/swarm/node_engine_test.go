@@ -42,7 +42,7 @@ type swarmNode struct {
 // startSwarmNode starts a dockerd through docker-supervisor in its own network namespace, as
 // the nodes of a scale-out deployment run on their VMs, and makes it a swarm of one. The test
 // skips where network namespaces cannot be made, and fails there under CI=true.
-func startSwarmNode(t *testing.T) swarmNode {
+func startSwarmNode(t testing.TB) swarmNode {
 	t.Helper()
 	testenv.RequireRoot(t)
 	cleanupNetwork := func() {
@@ -98,7 +98,7 @@ func startSwarmNode(t *testing.T) swarmNode {
 // swarmInit makes the engine at socket the first manager of a new swarm and returns its node
 // id. Joining and initialising a swarm is the topology's work, not the broker's: the tests
 // speak the API here directly.
-func swarmInit(t *testing.T, socket, addr string) string {
+func swarmInit(t testing.TB, socket, addr string) string {
 	t.Helper()
 	client := &http.Client{Transport: &http.Transport{DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
 		return (&net.Dialer{}).DialContext(ctx, "unix", socket)
