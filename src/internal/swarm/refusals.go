@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/cloudfoundry-community/docker-broker/src/internal/catalog"
+	"github.com/cloudfoundry-community/docker-broker/src/internal/config"
 	"github.com/cloudfoundry-community/docker-broker/src/internal/dockerengine"
 )
 
@@ -50,6 +51,27 @@ func Refusals(c catalog.Container, apiVersion string) ([]Refusal, error) {
 		return nil, err
 	}
 	return refusals(asked{privileged: c.Privileged, ulimits: len(c.Ulimits) > 0, memorySwap: c.MemorySwap != 0, shmSize: c.ShmSize != 0}, minor), nil
+}
+
+// CheckCatalog refuses a catalog with a plan whose container a swarm service cannot take on an
+// engine of API version apiVersion: the error names every such setting by its path in the
+// broker's services property, with the plan and why. The broker's start calls it when its
+// engine is a swarm, with the API version of a manager (dockerengine.Client.APIVersion).
+func CheckCatalog(cat *catalog.Catalog, apiVersion string) error {
+	var errs config.Errors
+	for i, s := range cat.Services {
+		for j, p := range s.Plans {
+			refused, err := Refusals(p.Container, apiVersion)
+			if err != nil {
+				return err
+			}
+			for _, r := range refused {
+				path := fmt.Sprintf("services[%d].plans[%d].container.%s", i, j, r.Setting)
+				errs.Add(path, "plan %s of %s cannot run on this swarm (engine API %s): %s", p.Name, s.Name, apiVersion, r.Reason)
+			}
+		}
+	}
+	return errs.Err()
 }
 
 func refusals(a asked, minor int) []Refusal {

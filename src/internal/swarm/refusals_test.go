@@ -1,10 +1,13 @@
 package swarm
 
 import (
+	"errors"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/cloudfoundry-community/docker-broker/src/internal/catalog"
+	"github.com/cloudfoundry-community/docker-broker/src/internal/config"
 )
 
 func TestRefusalsNameWhatASwarmServiceCannotTakeOnTheEngine(t *testing.T) {
@@ -37,5 +40,32 @@ func TestRefusalsNameWhatASwarmServiceCannotTakeOnTheEngine(t *testing.T) {
 	}
 	if _, err := Refusals(catalog.Container{}, "v2"); err == nil {
 		t.Error("API version v2 accepted")
+	}
+}
+
+func TestCheckCatalogNamesThePlanAndTheSetting(t *testing.T) {
+	cat := &catalog.Catalog{Services: []catalog.Service{
+		{Name: "redis74", Plans: []catalog.Plan{{Name: "small"}}},
+		{Name: "elasticsearch9", Plans: []catalog.Plan{{Name: "small"}, {Name: "large", Container: catalog.Container{Privileged: true, Ulimits: []catalog.Ulimit{{Name: "memlock", Soft: -1, Hard: -1}}}}}},
+	}}
+	err := CheckCatalog(cat, "1.41")
+	var errs config.Errors
+	if !errors.As(err, &errs) {
+		t.Fatalf("got %v, want config.Errors", err)
+	}
+	var paths []string
+	for _, e := range errs {
+		paths = append(paths, e.Path)
+		if !strings.Contains(e.Problem, "plan large of elasticsearch9") {
+			t.Errorf("%s: %q does not name the plan", e.Path, e.Problem)
+		}
+	}
+	want := []string{"services[1].plans[1].container.privileged", "services[1].plans[1].container.ulimits"}
+	if !slices.Equal(paths, want) {
+		t.Errorf("refused %q, want %q", paths, want)
+	}
+	cat.Services[1].Plans[1].Container.Privileged = false
+	if err := CheckCatalog(cat, "1.44"); err != nil {
+		t.Errorf("ulimits alone, on Engine 25: %v", err)
 	}
 }
