@@ -12,7 +12,7 @@ import (
 // Service is what the swarm manager reports about a service the broker created
 // (CreateService).
 type Service struct {
-	ID     string
+	ID   string
 	Name string
 	// Image is the image reference it was created with, even when its task runs the image by
 	// id (ServiceSpec.ImageID).
