@@ -108,7 +108,8 @@ const (
 	serviceNameLabel = "com.docker.swarm.service.name"
 )
 
-// waitStopped waits until no task of the service runs or is about to.
+// waitStopped waits until no task of the service runs or is about to. A task on a node that
+// is down stops only when the node returns: that is an error, and the caller goes on.
 func (e *Engine) waitStopped(ctx context.Context, svc dockerengine.Service) error {
 	for {
 		tasks, err := e.cfg.Manager.ListTasks(ctx, svc.ID)
@@ -117,6 +118,13 @@ func (e *Engine) waitStopped(ctx context.Context, svc dockerengine.Service) erro
 		}
 		if !slices.ContainsFunc(tasks, func(t dockerengine.Task) bool { return !ended(t) }) {
 			return nil
+		}
+		node, err := e.cfg.Manager.InspectNode(ctx, svc.NodeID)
+		if err != nil {
+			return err
+		}
+		if node.State != "ready" {
+			return fmt.Errorf("stopping service %s: its node %s is %s; its task stops when the node returns", svc.Name, node.ID, node.State)
 		}
 		select {
 		case <-ctx.Done():

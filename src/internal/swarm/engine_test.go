@@ -3,6 +3,7 @@ package swarm
 import (
 	"context"
 	"errors"
+	"maps"
 	"slices"
 	"strings"
 	"testing"
@@ -281,5 +282,45 @@ func TestAnImageMissingOnOneReadyNodeIsMissingAndIsPulledOnEvery(t *testing.T) {
 	}
 	if calls := engines["down"].recorded(); len(calls) != 0 {
 		t.Errorf("the node that is down was asked %q", calls)
+	}
+}
+
+func TestAnInstanceOnANodeThatIsDownStopsWithAnErrorAndIsRemoved(t *testing.T) {
+	e, m, _ := testSwarm(t, 0, node("a", 8*gib))
+	ctx := context.Background()
+	m.addService("cf-1", "a", 0)
+	m.addTask("cf-1", "running", "running", "ctr-1")
+	m.setNodeState("a", "down")
+	err := e.StopContainer(ctx, "cf-1", 0)
+	if err == nil || !strings.Contains(err.Error(), "node a is down") {
+		t.Errorf("stopping on a node that is down: %v, want an error saying so", err)
+	}
+	if err := e.RemoveContainer(ctx, "cf-1"); err != nil {
+		t.Errorf("removing: %v", err)
+	}
+	if _, err := e.InspectContainer(ctx, "cf-1"); !dockerengine.IsNotFound(err) {
+		t.Errorf("after remove: %v, want not found", err)
+	}
+}
+
+func TestEventsOfEveryNodeNameTheService(t *testing.T) {
+	e, _, engines := testSwarm(t, 0, node("a", 8*gib), node("b", 8*gib))
+	for _, n := range []string{"a", "b"} {
+		engines[n].events = []dockerengine.ContainerEvent{{Action: "die", ContainerID: "ctr-" + n, Name: "cf-" + n + ".1.task",
+			Labels: map[string]string{serviceIDLabel: "svc-" + n, serviceNameLabel: "cf-" + n, "broker": "x"}}}
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	got := map[string]string{}
+	err := e.ContainerEvents(ctx, nil, func(ev dockerengine.ContainerEvent) {
+		got[ev.ContainerID] = ev.Name
+		if len(got) == 2 {
+			cancel()
+		}
+	})
+	if !errors.Is(err, context.Canceled) {
+		t.Errorf("ended with %v, want its context's end", err)
+	}
+	if want := map[string]string{"svc-a": "cf-a", "svc-b": "cf-b"}; !maps.Equal(got, want) {
+		t.Errorf("events named %v, want %v", got, want)
 	}
 }

@@ -106,7 +106,10 @@ func (m *fakeManager) ScaleService(_ context.Context, idOrName string, replicas 
 	s.Replicas = replicas
 	for i, t := range m.tasks {
 		if t.ServiceID == s.ID && t.DesiredState == "running" {
-			m.tasks[i].DesiredState, m.tasks[i].State = "shutdown", "shutdown"
+			m.tasks[i].DesiredState = "shutdown"
+			if m.nodes[t.NodeID].State == "ready" { // a node that is down does not report
+				m.tasks[i].State = "shutdown"
+			}
 		}
 	}
 	name := s.Name
@@ -192,8 +195,9 @@ type fakeNode struct {
 	mu         sync.Mutex
 	images     map[string]dockerengine.Image
 	containers map[string]dockerengine.Container
-	files      map[string][]byte // by path, in every container
-	calls      []string          // "exec ctr-x", "create scratch", ...
+	files      map[string][]byte             // by path, in every container
+	events     []dockerengine.ContainerEvent // sent to the first follower of the events
+	calls      []string                      // "exec ctr-x", "create scratch", ...
 }
 
 func newFakeNode() *fakeNode {
@@ -303,7 +307,14 @@ func (n *fakeNode) ContainerLogs(_ context.Context, id string, _ int) ([]byte, e
 	return []byte("log of " + id), nil
 }
 
-func (n *fakeNode) ContainerEvents(ctx context.Context, _ map[string]string, _ func(dockerengine.ContainerEvent)) error {
+func (n *fakeNode) ContainerEvents(ctx context.Context, _ map[string]string, handle func(dockerengine.ContainerEvent)) error {
+	n.mu.Lock()
+	events := n.events
+	n.events = nil
+	n.mu.Unlock()
+	for _, ev := range events {
+		handle(ev)
+	}
 	<-ctx.Done()
 	return ctx.Err()
 }
