@@ -19,8 +19,11 @@ const sharesPerCPU = 1024
 // CreateContainer creates the service of spec, stopped (zero replicas), on the node Place
 // chose for it, and returns the service id, which every other call takes as the container's
 // id. Its task runs the image by the id the node has for spec.Image, which the node then does
-// not try to pull first. A swarm honours cpu_shares only as a reservation: shares/1024 CPUs are set aside on the
-// node for the scheduler; the container itself runs with the default CPU weight.
+// not try to pull first. A swarm honours cpu_shares only as a reservation: shares/1024 CPUs
+// are set aside on the node for the scheduler; the container runs with the default CPU weight.
+//
+// A create that fails keeps its placement, so that the broker's next attempt goes to the node
+// where it made the instance's directories; stopping or removing the instance forgets it.
 func (e *Engine) CreateContainer(ctx context.Context, spec dockerengine.ContainerSpec) (string, error) {
 	if refused := refusedSettings(spec); len(refused) > 0 {
 		return "", fmt.Errorf("container %s: a swarm service cannot take %s", spec.Name, strings.Join(refused, ", "))
@@ -29,7 +32,6 @@ func (e *Engine) CreateContainer(ctx context.Context, spec dockerengine.Containe
 	if err != nil {
 		return "", err
 	}
-	defer e.placed(spec.Name)
 	n, err := e.member(nodeID)
 	if err != nil {
 		return "", err
@@ -38,7 +40,7 @@ func (e *Engine) CreateContainer(ctx context.Context, spec dockerengine.Containe
 	if err != nil {
 		return "", err
 	}
-	return e.cfg.Manager.CreateService(ctx, dockerengine.ServiceSpec{
+	id, err := e.cfg.Manager.CreateService(ctx, dockerengine.ServiceSpec{
 		Container:           spec,
 		ImageID:             img.ID,
 		NodeID:              nodeID,
@@ -47,6 +49,11 @@ func (e *Engine) CreateContainer(ctx context.Context, spec dockerengine.Containe
 		NanoCPUsReservation: spec.CPUShares * 1e9 / sharesPerCPU,
 		StopGrace:           e.cfg.StopGrace,
 	})
+	if err != nil {
+		return "", err
+	}
+	e.placed(spec.Name)
+	return id, nil
 }
 
 // StartContainer scales the service to one replica; the swarm starts its task on its node.
@@ -58,7 +65,7 @@ func (e *Engine) StartContainer(ctx context.Context, id string) error {
 // grace of Config.StopGrace, which its service was created with, not grace: changing it would
 // replace the task before it stops.
 func (e *Engine) StopContainer(ctx context.Context, id string, _ time.Duration) error {
-	svc, err := e.cfg.Manager.InspectService(ctx, id)
+	svc, err := e.inspectOrForget(ctx, id)
 	if err != nil {
 		return err
 	}
@@ -72,11 +79,10 @@ func (e *Engine) StopContainer(ctx context.Context, id string, _ time.Duration) 
 // so that its name and host ports are free again when it returns. A node that is down removes
 // it when it returns.
 func (e *Engine) RemoveContainer(ctx context.Context, id string) error {
-	svc, err := e.cfg.Manager.InspectService(ctx, id)
+	svc, err := e.inspectOrForget(ctx, id)
 	if err != nil {
 		return err
 	}
-	e.placed(svc.Name)
 	if err := e.cfg.Manager.RemoveService(ctx, svc.ID); err != nil {
 		return err
 	}
@@ -107,6 +113,16 @@ const (
 	serviceIDLabel   = "com.docker.swarm.service.id"
 	serviceNameLabel = "com.docker.swarm.service.name"
 )
+
+// inspectOrForget inspects the service idOrName and, when there is none, forgets a placement
+// decided under that name: the broker is taking down an instance whose create failed.
+func (e *Engine) inspectOrForget(ctx context.Context, idOrName string) (dockerengine.Service, error) {
+	svc, err := e.cfg.Manager.InspectService(ctx, idOrName)
+	if dockerengine.IsNotFound(err) {
+		e.placed(idOrName)
+	}
+	return svc, err
+}
 
 // waitStopped waits until no task of the service runs or is about to. A task on a node that
 // is down stops only when the node returns: that is an error, and the caller goes on.

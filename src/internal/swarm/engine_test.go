@@ -324,3 +324,22 @@ func TestEventsOfEveryNodeNameTheService(t *testing.T) {
 		t.Errorf("events named %v, want %v", got, want)
 	}
 }
+
+func TestAFailedCreateKeepsItsNodeUntilTheInstanceIsTakenDown(t *testing.T) {
+	e, _, engines := testSwarm(t, 0, node("a", 8*gib), node("b", 7*gib))
+	ctx := context.Background()
+	delete(engines["a"].images, "redis:7")
+	spec := dockerengine.ContainerSpec{Name: "cf-1", Image: "redis:7", Memory: 2 * gib}
+	if _, err := e.CreateContainer(ctx, spec); !dockerengine.IsNotFound(err) {
+		t.Fatalf("create without the image on the node: %v, want not found", err)
+	}
+	if got, _ := e.Place(ctx, "cf-2", 2*gib); got != "b" {
+		t.Errorf("the next instance went to %s, want b: cf-1's 2 GiB on a still count", got)
+	}
+	if err := e.StopContainer(ctx, "cf-1", 0); !dockerengine.IsNotFound(err) {
+		t.Fatalf("stopping an instance without a service: %v, want not found", err)
+	}
+	if _, pending := e.pending["cf-1"]; pending {
+		t.Error("the placement of cf-1 is kept after the broker took the instance down")
+	}
+}

@@ -80,6 +80,7 @@ func (e *Engine) Place(ctx context.Context, name string, memory int64) (string, 
 }
 
 // placed forgets the placement of name once its service exists (or will not be created).
+// name may also be a service id, which forgets nothing.
 func (e *Engine) placed(name string) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
