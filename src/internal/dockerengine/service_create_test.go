@@ -76,6 +76,9 @@ func TestServiceSpecIsTheContainerAsAOneNodeSwarmTask(t *testing.T) {
 		t.Errorf("restart policy %+v, want on-failure, 3 attempts", rp)
 	}
 	back := service(swarm.Service{ID: "s1", Spec: got})
+	if _, ok := back.Labels[imageLabel]; ok || back.Labels["broker"] != "x" {
+		t.Errorf("the labels read back as %v, want the container's", back.Labels)
+	}
 	if back.Image != "redis:7.4" || back.NodeID != "node1" || back.Replicas != 0 || back.MemoryReservation != 1<<30 || back.RestartCondition != "on-failure" || !slices.Equal(back.Ports, []PortMapping{{ContainerPort: "6379/tcp", HostPort: "26201"}}) {
 		t.Errorf("the spec read back as %+v", back)
 	}

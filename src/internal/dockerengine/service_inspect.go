@@ -3,6 +3,7 @@ package dockerengine
 import (
 	"context"
 	"fmt"
+	"maps"
 	"strings"
 
 	"github.com/moby/moby/api/types/swarm"
@@ -47,6 +48,8 @@ func service(in swarm.Service) Service {
 	}
 	if ref, ok := in.Spec.Labels[imageLabel]; ok {
 		out.Image = ref
+		out.Labels = maps.Clone(in.Spec.Labels)
+		delete(out.Labels, imageLabel)
 	}
 	if task.Placement != nil {
 		for _, c := range task.Placement.Constraints {

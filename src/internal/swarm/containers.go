@@ -189,6 +189,11 @@ func (e *Engine) InspectContainer(ctx context.Context, idOrName string) (dockere
 	case dockerengine.IsUnavailable(err):
 		c.State, c.Running = NodeDown, false
 		return c, nil
+	case dockerengine.IsNotFound(err):
+		// The task's container ended and went since the manager last heard: the service
+		// exists all the same, which a not-found error would deny.
+		c.State, c.Running = "exited", false
+		return c, nil
 	case err != nil:
 		return dockerengine.Container{}, err
 	}
@@ -223,8 +228,9 @@ func (e *Engine) ListContainers(ctx context.Context, labels map[string]string) (
 	out := make([]dockerengine.Container, 0, len(services))
 	for _, svc := range services {
 		c := e.container(svc, byService[svc.ID], byID[svc.NodeID])
-		if task, ok := currentTask(byService[svc.ID]); ok && c.Running {
-			c.Health = health[task.ContainerID]
+		task, _ := currentTask(byService[svc.ID])
+		if h, ok := health[task.ContainerID]; ok && c.Running {
+			c.Health = h
 		}
 		out = append(out, c)
 	}
