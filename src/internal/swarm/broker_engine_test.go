@@ -5,8 +5,10 @@ import (
 	"encoding/json"
 	"log/slog"
 	"net"
+	"net/http"
 	"net/http/httptest"
 	"path/filepath"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -23,11 +25,21 @@ import (
 	"github.com/cloudfoundry-community/docker-broker/src/internal/testenv"
 )
 
-// testBroker is a broker served over HTTP, and a platform's client of it.
+// testBroker is a broker served over HTTP, and a platform's client of it. Restarted, a new
+// broker takes over its state file and address.
 type testBroker struct {
 	url     string
 	catalog *catalog.Catalog
 	client  *osbclient.Client
+
+	tb      testing.TB
+	cfg     broker.Config
+	engine  broker.Engine
+	state   string
+	logs    *testenv.LogBuffer
+	handler atomic.Pointer[http.Handler]
+	broker  *broker.Broker
+	store   *store.Store
 }
 
 // redis74 is the catalog of services/op-redis74.yml, with its stand-in image loaded into the
@@ -65,13 +77,8 @@ func swarmEngine(tb testing.TB, node swarmNode) *Engine {
 func startBroker(tb testing.TB, engine broker.Engine, cat *catalog.Catalog, name string, ports [2]int) *testBroker {
 	tb.Helper()
 	dir := tb.TempDir()
-	st, err := store.Open(filepath.Join(dir, "state.db"))
-	if err != nil {
-		tb.Fatal(err)
-	}
-	logs := &testenv.LogBuffer{}
-	log := slog.New(slog.NewJSONHandler(logs, nil))
-	br, err := broker.New(broker.Config{
+	b := &testBroker{catalog: cat, tb: tb, engine: engine, state: filepath.Join(dir, "state.db"), logs: &testenv.LogBuffer{}}
+	b.cfg = broker.Config{
 		Catalog:      cat,
 		Name:         name,
 		ExternalHost: testNodeAddr,
@@ -83,25 +90,53 @@ func startBroker(tb testing.TB, engine broker.Engine, cat *catalog.Catalog, name
 		SyncTimeout:     90 * time.Second,
 		StopGrace:       10 * time.Second,
 		TombstoneWindow: time.Hour,
-	}, engine, st, log)
-	if err != nil {
-		tb.Fatal(err)
 	}
-	if err := br.Start(context.Background()); err != nil {
-		tb.Fatal(err)
-	}
-	creds := osbapi.Credentials{Username: brokertest.Username, Password: brokertest.Password}
-	server := httptest.NewServer(osbapi.NewHandler(br, br, creds, log))
+	server := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		(*b.handler.Load()).ServeHTTP(w, r)
+	}))
+	b.url = server.URL
+	b.client = osbclient.New(osbclient.Config{URL: server.URL, Username: brokertest.Username, Password: brokertest.Password, PollInterval: 200 * time.Millisecond})
+	b.start()
 	tb.Cleanup(func() {
 		server.Close()
-		br.Shutdown()
-		st.Close()
+		b.stop()
 		if tb.Failed() {
-			tb.Logf("the log of broker %s:\n%s", name, logs)
+			tb.Logf("the log of broker %s:\n%s", name, b.logs)
 		}
 	})
-	client := osbclient.New(osbclient.Config{URL: server.URL, Username: brokertest.Username, Password: brokertest.Password, PollInterval: 200 * time.Millisecond})
-	return &testBroker{url: server.URL, catalog: cat, client: client}
+	return b
+}
+
+func (b *testBroker) start() {
+	b.tb.Helper()
+	st, err := store.Open(b.state)
+	if err != nil {
+		b.tb.Fatal(err)
+	}
+	log := slog.New(slog.NewJSONHandler(b.logs, nil))
+	br, err := broker.New(b.cfg, b.engine, st, log)
+	if err != nil {
+		b.tb.Fatal(err)
+	}
+	if err := br.Start(context.Background()); err != nil {
+		b.tb.Fatal(err)
+	}
+	var handler http.Handler = osbapi.NewHandler(br, br, osbapi.Credentials{Username: brokertest.Username, Password: brokertest.Password}, log)
+	b.broker, b.store = br, st
+	b.handler.Store(&handler)
+}
+
+func (b *testBroker) stop() {
+	b.broker.Shutdown()
+	b.store.Close()
+}
+
+// restart stops the broker and starts a new one on its state file, which reconciles its
+// records with the engine.
+func (b *testBroker) restart() {
+	b.tb.Helper()
+	b.stop()
+	b.start()
 }
 
 // redisCredentials are the credentials of a redis74 binding.
@@ -182,6 +217,23 @@ func TestABrokerOnASwarmProvisionsBindsAndDeprovisionsRedisOnItsNode(t *testing.
 	brokertest.WaitAccepting(addr, 500*time.Millisecond)
 	if got, err := user.Get(ctx, "greeting").Result(); err != nil || got != "hello" {
 		t.Errorf("after a restart of the service: %q, %v; want hello", got, err)
+	}
+
+	// A broker restarted reconciles with the swarm: it adopts the running service as it is.
+	before, err := engine.InspectContainer(ctx, name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.restart()
+	after, err := engine.InspectContainer(ctx, name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if after.ID != before.ID || after.Pid != before.Pid || !after.Running {
+		t.Errorf("after a broker restart: %+v, want the service %s running on, pid %d", after, before.ID, before.Pid)
+	}
+	if got, err := user.Get(ctx, "greeting").Result(); err != nil || got != "hello" {
+		t.Errorf("after a broker restart: %q, %v; want hello", got, err)
 	}
 
 	if err := b.client.Unbind(ctx, instanceID, bindingID, service.ID, plan.ID); err != nil {
