@@ -70,7 +70,7 @@ func (e *Engine) Place(ctx context.Context, name string, memory int64) (string, 
 		}
 	}
 	if len(candidates) == 0 {
-		return "", fmt.Errorf("placing %s (memory %d bytes): %w; %s", name, memory, ErrNoCapacity, describe(load, e.cfg.MaxContainersPerNode))
+		return "", fmt.Errorf("placing %s (memory %d bytes): %w; %s", name, memory, ErrNoCapacity, e.describe(load))
 	}
 	best := slices.MinFunc(candidates, func(a, b *nodeLoad) int {
 		return cmp.Or(cmp.Compare(b.free, a.free), cmp.Compare(a.services, b.services), cmp.Compare(a.node.ID, b.node.ID))
@@ -109,11 +109,15 @@ func (e *Engine) takesNew(l *nodeLoad, memory int64) bool {
 }
 
 // describe tells the operator why no node takes an instance.
-func describe(load map[string]*nodeLoad, maxPerNode int) string {
-	s := fmt.Sprintf("max containers per node %d;", maxPerNode)
+func (e *Engine) describe(load map[string]*nodeLoad) string {
+	s := fmt.Sprintf("max containers per node %d;", e.cfg.MaxContainersPerNode)
 	for _, id := range slices.Sorted(maps.Keys(load)) {
 		l := load[id]
-		s += fmt.Sprintf(" node %s: %s/%s, %d services, %d bytes free;", id, l.node.State, l.node.Availability, l.services, l.free)
+		s += fmt.Sprintf(" node %s: %s/%s, %d services, %d bytes free", id, l.node.State, l.node.Availability, l.services, l.free)
+		if _, ok := e.cfg.Nodes[id]; !ok {
+			s += ", not among the broker's nodes"
+		}
+		s += ";"
 	}
 	return s
 }
