@@ -263,7 +263,7 @@ func (d *Dockerd) Exited() <-chan struct{} { return d.exited }
 // ExitErr is docker-supervisor's exit status, valid once Exited is closed.
 func (d *Dockerd) ExitErr() error { return d.exitErr }
 
-// Stop removes every container, stops docker-supervisor with SIGTERM, deletes the bridge and
+// Stop removes every container, stops docker-supervisor with SIGTERM, deletes its bridge and
 // the directory. It may be called after the supervisor has already exited.
 func (d *Dockerd) Stop() error {
 	var errs []error
@@ -285,8 +285,12 @@ func (d *Dockerd) Stop() error {
 		}
 	}
 	d.Engine.Close()
-	if out, err := exec.Command("ip", "link", "del", d.Config.Bridge).CombinedOutput(); err != nil {
-		errs = append(errs, fmt.Errorf("deleting bridge %s: %v: %s", d.Config.Bridge, err, out))
+	// A dockerd configured without a bridge of its own (one in a network namespace of its
+	// own) made its default one there, which goes with the namespace.
+	if d.Config.Bridge != "" {
+		if out, err := exec.Command("ip", "link", "del", d.Config.Bridge).CombinedOutput(); err != nil {
+			errs = append(errs, fmt.Errorf("deleting bridge %s: %v: %s", d.Config.Bridge, err, out))
+		}
 	}
 	// dockerd unmounts its layers when it stops; anything still mounted keeps its files.
 	_ = os.RemoveAll(d.Dir)

@@ -1,0 +1,304 @@
+package swarm
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/cloudfoundry-community/docker-broker/src/internal/dockerengine"
+)
+
+// pollInterval is how often Stop and Remove look whether the swarm finished.
+const pollInterval = 200 * time.Millisecond
+
+// sharesPerCPU is Docker's CPU weight of one full CPU: cpu_shares 1024 reserves one CPU.
+const sharesPerCPU = 1024
+
+// CreateContainer creates the service of spec, stopped (zero replicas), on the node Place
+// chose for it, and returns the service id, which every other call takes as the container's
+// id. Its task runs the image by the id the node has for spec.Image, which the node then does
+// not try to pull first. A swarm honours cpu_shares only as a reservation: shares/1024 CPUs
+// are set aside on the node for the scheduler; the container runs with the default CPU weight.
+//
+// A create that fails keeps its placement, so that the broker's next attempt goes to the node
+// where it made the instance's directories; stopping or removing the instance forgets it.
+func (e *Engine) CreateContainer(ctx context.Context, spec dockerengine.ContainerSpec) (string, error) {
+	if refused := refusedSettings(spec); len(refused) > 0 {
+		return "", fmt.Errorf("container %s: a swarm service cannot take %s", spec.Name, strings.Join(refused, ", "))
+	}
+	nodeID, err := e.Place(ctx, spec.Name, spec.Memory)
+	if err != nil {
+		return "", err
+	}
+	n, err := e.member(nodeID)
+	if err != nil {
+		return "", err
+	}
+	img, err := n.Engine.InspectImage(ctx, spec.Image)
+	if err != nil {
+		return "", err
+	}
+	id, err := e.cfg.Manager.CreateService(ctx, dockerengine.ServiceSpec{
+		Container:           spec,
+		ImageID:             img.ID,
+		NodeID:              nodeID,
+		Replicas:            0,
+		MemoryReservation:   spec.Memory,
+		NanoCPUsReservation: spec.CPUShares * 1e9 / sharesPerCPU,
+		StopGrace:           e.cfg.StopGrace,
+	})
+	if err != nil {
+		return "", err
+	}
+	e.placed(spec.Name)
+	return id, nil
+}
+
+// StartContainer scales the service to one replica; the swarm starts its task on its node.
+func (e *Engine) StartContainer(ctx context.Context, id string) error {
+	return e.cfg.Manager.ScaleService(ctx, id, 1)
+}
+
+// StopContainer scales the service to zero and waits until its task stopped. The task gets the
+// grace of Config.StopGrace, which its service was created with, not grace: changing it would
+// replace the task before it stops.
+func (e *Engine) StopContainer(ctx context.Context, id string, _ time.Duration) error {
+	svc, err := e.inspectOrForget(ctx, id)
+	if err != nil {
+		return err
+	}
+	if err := e.cfg.Manager.ScaleService(ctx, svc.ID, 0); err != nil {
+		return err
+	}
+	return e.waitStopped(ctx, svc)
+}
+
+// RemoveContainer removes the service and waits until its node removed the task's container,
+// so that its name and host ports are free again when it returns. A node that is down removes
+// it when it returns.
+func (e *Engine) RemoveContainer(ctx context.Context, id string) error {
+	svc, err := e.inspectOrForget(ctx, id)
+	if err != nil {
+		return err
+	}
+	if err := e.cfg.Manager.RemoveService(ctx, svc.ID); err != nil {
+		return err
+	}
+	n, err := e.member(svc.NodeID)
+	if err != nil {
+		return nil // nothing to wait on: the broker does not reach the node
+	}
+	for {
+		left, err := n.Engine.ListContainers(ctx, map[string]string{serviceIDLabel: svc.ID})
+		switch {
+		case dockerengine.IsUnavailable(err):
+			return nil
+		case err != nil:
+			return err
+		case len(left) == 0:
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("removing service %s: its container on node %s is still there: %w", svc.Name, svc.NodeID, context.Cause(ctx))
+		case <-time.After(pollInterval):
+		}
+	}
+}
+
+// serviceIDLabel and serviceNameLabel are the labels a node gives the container of a swarm task.
+const (
+	serviceIDLabel   = "com.docker.swarm.service.id"
+	serviceNameLabel = "com.docker.swarm.service.name"
+)
+
+// inspectOrForget inspects the service idOrName and, when there is none, forgets a placement
+// decided under that name: the broker is taking down an instance whose create failed.
+func (e *Engine) inspectOrForget(ctx context.Context, idOrName string) (dockerengine.Service, error) {
+	svc, err := e.cfg.Manager.InspectService(ctx, idOrName)
+	if dockerengine.IsNotFound(err) {
+		e.placed(idOrName)
+	}
+	return svc, err
+}
+
+// waitStopped waits until no task of the service runs or is about to. A task on a node that
+// is down stops only when the node returns: that is an error, and the caller goes on.
+func (e *Engine) waitStopped(ctx context.Context, svc dockerengine.Service) error {
+	for {
+		tasks, err := e.cfg.Manager.ListTasks(ctx, svc.ID)
+		if err != nil {
+			return err
+		}
+		if !slices.ContainsFunc(tasks, func(t dockerengine.Task) bool { return !ended(t) }) {
+			return nil
+		}
+		node, err := e.cfg.Manager.InspectNode(ctx, svc.NodeID)
+		if err != nil {
+			return err
+		}
+		if node.State != "ready" {
+			return fmt.Errorf("stopping service %s: its node %s is %s; its task stops when the node returns", svc.Name, node.ID, node.State)
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("stopping service %s: its task still runs: %w", svc.Name, context.Cause(ctx))
+		case <-time.After(pollInterval):
+		}
+	}
+}
+
+// ended reports whether a task is over: it will not run (again).
+func ended(t dockerengine.Task) bool {
+	switch t.State {
+	case "complete", "shutdown", "failed", "rejected", "orphaned", "remove":
+		return true
+	}
+	return false
+}
+
+// NodeDown is the state of a container whose node the managers do not hear from.
+const NodeDown = "node down"
+
+// InspectContainer reports the service idOrName as the container it stands for: the state of
+// its current task, read from its node's engine while it runs, with its ports at the node's
+// address. A container on a node that is down is in state NodeDown, not running.
+func (e *Engine) InspectContainer(ctx context.Context, idOrName string) (dockerengine.Container, error) {
+	svc, err := e.cfg.Manager.InspectService(ctx, idOrName)
+	if err != nil {
+		return dockerengine.Container{}, err
+	}
+	tasks, err := e.cfg.Manager.ListTasks(ctx, svc.ID)
+	if err != nil {
+		return dockerengine.Container{}, err
+	}
+	node, err := e.cfg.Manager.InspectNode(ctx, svc.NodeID)
+	if err != nil {
+		return dockerengine.Container{}, err
+	}
+	c := e.container(svc, tasks, node)
+	task, _ := currentTask(tasks)
+	member, ok := e.cfg.Nodes[node.ID]
+	if !c.Running || !ok {
+		return c, nil
+	}
+	onNode, err := member.Engine.InspectContainer(ctx, task.ContainerID)
+	switch {
+	case dockerengine.IsUnavailable(err):
+		c.State, c.Running = NodeDown, false
+		return c, nil
+	case dockerengine.IsNotFound(err):
+		// The task's container ended and went since the manager last heard: the service
+		// exists all the same, which a not-found error would deny.
+		c.State, c.Running = "exited", false
+		return c, nil
+	case err != nil:
+		return dockerengine.Container{}, err
+	}
+	c.State, c.Running, c.Health, c.Pid, c.ExitCode, c.IPAddress = onNode.State, onNode.Running, onNode.Health, onNode.Pid, onNode.ExitCode, onNode.IPAddress
+	return c, nil
+}
+
+// ListContainers lists the services carrying every label of labels as containers, in the
+// state of their current task; the health of a running one comes from its node's engine.
+func (e *Engine) ListContainers(ctx context.Context, labels map[string]string) ([]dockerengine.Container, error) {
+	services, err := e.cfg.Manager.ListServices(ctx, labels)
+	if err != nil {
+		return nil, err
+	}
+	tasks, err := e.cfg.Manager.ListTasks(ctx, "")
+	if err != nil {
+		return nil, err
+	}
+	nodes, err := e.cfg.Manager.ListNodes(ctx)
+	if err != nil {
+		return nil, err
+	}
+	byService := map[string][]dockerengine.Task{}
+	for _, t := range tasks {
+		byService[t.ServiceID] = append(byService[t.ServiceID], t)
+	}
+	byID := map[string]dockerengine.Node{}
+	for _, n := range nodes {
+		byID[n.ID] = n
+	}
+	health := e.health(ctx, nodes, labels)
+	out := make([]dockerengine.Container, 0, len(services))
+	for _, svc := range services {
+		c := e.container(svc, byService[svc.ID], byID[svc.NodeID])
+		task, _ := currentTask(byService[svc.ID])
+		if h, ok := health[task.ContainerID]; ok && c.Running {
+			c.Health = h
+		}
+		out = append(out, c)
+	}
+	return out, nil
+}
+
+// health is the health of the containers carrying labels on the nodes that are ready, by
+// container id. A node that does not answer leaves its containers out.
+func (e *Engine) health(ctx context.Context, nodes []dockerengine.Node, labels map[string]string) map[string]string {
+	health := map[string]string{}
+	for _, n := range nodes {
+		node, ok := e.cfg.Nodes[n.ID]
+		if !ok || n.State != "ready" {
+			continue
+		}
+		containers, err := node.Engine.ListContainers(ctx, labels)
+		if err != nil {
+			continue
+		}
+		for _, c := range containers {
+			health[c.ID] = c.Health
+		}
+	}
+	return health
+}
+
+// container is the service svc with its tasks on node as the engine's container, in the
+// terms of its current task alone.
+func (e *Engine) container(svc dockerengine.Service, tasks []dockerengine.Task, node dockerengine.Node) dockerengine.Container {
+	c := dockerengine.Container{ID: svc.ID, Name: svc.Name, Image: svc.Image, Labels: svc.Labels, Health: "none"}
+	address := e.cfg.Nodes[node.ID].Address
+	if address == "" {
+		address = node.Addr
+	}
+	for _, p := range svc.Ports {
+		p.HostIP = address
+		c.Ports = append(c.Ports, p)
+	}
+	for _, t := range tasks {
+		if t.DesiredState != "running" && (t.State == "failed" || t.State == "complete" || t.State == "rejected") {
+			c.RestartCount++ // the swarm replaces a task that ended by itself with a new one
+		}
+	}
+	task, ok := currentTask(tasks)
+	switch {
+	case node.State != "ready":
+		c.State = NodeDown
+	case !ok:
+		c.State = "created"
+	case task.State == "running" && task.ContainerID != "":
+		c.State, c.Running = "running", true
+	case ended(task) && (svc.Replicas == 0 || svc.RestartCondition == "none"):
+		c.State, c.ExitCode = "exited", task.ExitCode
+	case ended(task) || c.RestartCount > 0:
+		// The swarm starts a new task after its restart delay, as the engine restarts a
+		// container.
+		c.State, c.ExitCode = "restarting", task.ExitCode
+	default:
+		c.State = "created"
+	}
+	return c
+}
+
+// currentTask is the newest task of a service: the one running or about to, else the last one
+// that ran.
+func currentTask(tasks []dockerengine.Task) (dockerengine.Task, bool) {
+	if len(tasks) == 0 {
+		return dockerengine.Task{}, false
+	}
+	return slices.MaxFunc(tasks, func(a, b dockerengine.Task) int { return a.CreatedAt.Compare(b.CreatedAt) }), true
+}
