@@ -1,0 +1,37 @@
+package dockerengine
+
+// SwarmPort is the port of swarm's cluster management traffic (raft and joins) on every node.
+const SwarmPort = "2377"
+
+// LocalSwarm is what an engine knows of its own swarm membership.
+type LocalSwarm struct {
+	NodeID   string // empty unless the engine is in a swarm
+	NodeAddr string // the address this node advertises to the swarm
+	// State is "inactive" (in no swarm), "pending" (joining), "active", "error" or "locked".
+	State string
+	// Manager says that this node is a manager that answers swarm API calls (ControlAvailable).
+	Manager bool
+	Error   string // why State is "error"
+}
+
+// Member tells whether the engine takes part in a swarm.
+func (l LocalSwarm) Member() bool { return l.State == "active" }
+
+// JoinTokens are the secrets that let an engine join a swarm as a worker or as a manager.
+type JoinTokens struct {
+	Worker  string
+	Manager string
+}
+
+// SwarmNode is one node of the swarm as the managers see it.
+type SwarmNode struct {
+	ID       string
+	Hostname string
+	Addr     string // the address the node advertised (Status.Addr)
+	State    string // "ready", "down", "unknown" or "disconnected"
+	Manager  bool
+	Labels   map[string]string // the node's spec labels, set by managers
+}
+
+// Down tells whether the managers have lost the node.
+func (n SwarmNode) Down() bool { return n.State == "down" || n.State == "disconnected" }
