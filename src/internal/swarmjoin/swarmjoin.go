@@ -2,7 +2,9 @@
 // way the BOSH `docker` job needs it on every start: the bootstrap VM creates the swarm when no
 // manager answers; every other VM asks a manager for the join token over the managers'
 // mutual-TLS Engine API and joins as manager or worker. Running it again converges: a member
-// does nothing, and the entry a recreated VM left behind (same address, now down) is removed.
+// does nothing, the entry a recreated VM left behind (same address, now down) is removed, and a
+// worker that the managers do not know (their swarm was made anew) leaves its old swarm and
+// joins theirs.
 //
 // It is a package of its own, beside supervisor, because it is the deployment's topology, not
 // the supervision of one dockerd: the supervisor only calls Run once dockerd answers.
@@ -14,6 +16,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"slices"
 	"time"
 
 	"github.com/cloudfoundry-community/docker-broker/src/internal/dockerengine"
@@ -24,6 +27,7 @@ type Engine interface {
 	LocalSwarm(ctx context.Context) (dockerengine.LocalSwarm, error)
 	InitSwarm(ctx context.Context, advertiseAddr string) (string, error)
 	JoinSwarm(ctx context.Context, advertiseAddr, managerAddr, token string) error
+	LeaveSwarm(ctx context.Context) error
 	JoinTokens(ctx context.Context) (dockerengine.JoinTokens, error)
 	ListNodes(ctx context.Context) ([]dockerengine.SwarmNode, error)
 	DemoteNode(ctx context.Context, id string) error
@@ -85,7 +89,10 @@ func (j *Joiner) Converge(ctx context.Context) error {
 	}
 	switch self.State {
 	case "active":
-		return j.withManager(ctx, self, func(manager Engine) error { return j.removeStale(ctx, manager, self.NodeID) })
+		if self.Manager {
+			return j.removeStale(ctx, j.local, self.NodeID)
+		}
+		return j.checkWorker(ctx, self.NodeID)
 	case "inactive":
 		return j.join(ctx)
 	case "pending":
@@ -157,17 +164,27 @@ func (j *Joiner) findManager(ctx context.Context) (Remote, string, error) {
 	return nil, "", fmt.Errorf("%w: %w", errNoManager, errors.Join(tried...))
 }
 
-// withManager runs f with a manager: this engine if it is one, else the first that answers.
-func (j *Joiner) withManager(ctx context.Context, self dockerengine.LocalSwarm, f func(Engine) error) error {
-	if self.Manager {
-		return f(j.local)
-	}
+// checkWorker makes sure a worker belongs to the managers' swarm: one whose managers do not list
+// it is left over from a swarm that is gone (its only manager lost its disk and the bootstrap
+// VM made a new one), so it leaves that swarm and joins theirs.
+func (j *Joiner) checkWorker(ctx context.Context, selfID string) error {
 	manager, _, err := j.findManager(ctx)
 	if err != nil {
 		return err
 	}
 	defer manager.Close()
-	return f(manager)
+	nodes, err := manager.ListNodes(ctx)
+	if err != nil {
+		return err
+	}
+	if slices.ContainsFunc(nodes, func(n dockerengine.SwarmNode) bool { return n.ID == selfID }) {
+		return j.removeStale(ctx, manager, selfID)
+	}
+	j.log.Info("the managers do not know this node: leaving its old swarm to join theirs", "old_node_id", selfID)
+	if err := j.local.LeaveSwarm(ctx); err != nil {
+		return err
+	}
+	return j.join(ctx)
 }
 
 // removeStale removes the entries of the swarm other than selfID that carry this node's

@@ -117,6 +117,12 @@ func (e *fakeEngine) JoinSwarm(_ context.Context, advertiseAddr, managerAddr, to
 	return nil
 }
 
+func (e *fakeEngine) LeaveSwarm(context.Context) error {
+	e.calls = append(e.calls, "leave")
+	e.cluster, e.nodeID = nil, ""
+	return nil
+}
+
 func (e *fakeEngine) managerOnly() error {
 	if !e.isManager() {
 		return errors.New("this node is not a swarm manager")
@@ -333,5 +339,29 @@ func TestAnOldEntryNotYetSeenDownIsWaitedFor(t *testing.T) {
 	}
 	if got := roles(w.engine(ips[0]).cluster); len(got) != 3 {
 		t.Errorf("swarm entries %v, want 3", got)
+	}
+}
+
+func TestAWorkerOfASwarmThatIsGoneJoinsTheNewOne(t *testing.T) {
+	w := newWorld(ips...)
+	w.deploy(t, 1)
+	// The only manager's VM is recreated with an empty disk: no manager answers, so the
+	// bootstrap VM makes a new swarm; the workers still hold the old one.
+	w.engine(ips[0]).recreate()
+	if err := w.joiner(0, 1).Converge(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	for _, ip := range ips[1:] {
+		w.engine(ip).calls = nil
+	}
+	w.deploy(t, 1)
+	c := w.engine(ips[0]).cluster
+	for _, ip := range ips[1:] {
+		if w.engine(ip).cluster != c {
+			t.Errorf("%s stayed in the old swarm", ip)
+		}
+		if got, want := w.engine(ip).calls, []string{"leave", "join " + ip + " via 10.0.0.10:2377"}; !slices.Equal(got, want) {
+			t.Errorf("%s: calls %v, want %v", ip, got, want)
+		}
 	}
 }
