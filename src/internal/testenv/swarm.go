@@ -30,9 +30,11 @@ const EngineAPIPort = 4243
 
 // SwarmOptions shape a test swarm.
 type SwarmOptions struct {
-	Nodes    int    // docker VMs, default 3
-	Managers int    // the first Managers nodes join as managers, default 1
-	Prefix   string // names the bridge and network namespaces, up to 6 characters: the test helper's own prefix
+	Nodes    int // docker VMs, default 3
+	Managers int // the first Managers nodes join as managers, default 1
+	// Prefix names the bridge, veths and network namespaces (up to 6 characters): one swarm per
+	// prefix at a time, so tests that start swarms concurrently give each its own.
+	Prefix string
 }
 
 // Swarm is several dockerds on this machine, each in its own network namespace with its own
@@ -138,9 +140,10 @@ func (s *Swarm) address(i int) string {
 
 func (s *Swarm) netns(i int) string { return fmt.Sprintf("%s-n%d", s.opts.Prefix, i) }
 
-func run(name string, args ...string) error {
-	if out, err := exec.Command(name, args...).CombinedOutput(); err != nil {
-		return fmt.Errorf("%s %s: %v: %s", name, strings.Join(args, " "), err, out)
+// ip runs the ip command.
+func ip(args ...string) error {
+	if out, err := exec.Command("ip", args...).CombinedOutput(); err != nil {
+		return fmt.Errorf("ip %s: %v: %s", strings.Join(args, " "), err, out)
 	}
 	return nil
 }
@@ -151,7 +154,7 @@ func (s *Swarm) makeBridge() error {
 		{"addr", "add", s.gwCIDR, "dev", s.Bridge},
 		{"link", "set", s.Bridge, "up"},
 	} {
-		if err := run("ip", args...); err != nil {
+		if err := ip(args...); err != nil {
 			return err
 		}
 	}
@@ -171,7 +174,7 @@ func (s *Swarm) addNode(i int) (*SwarmNode, error) {
 		{"-n", ns, "link", "set", "lo", "up"},
 		{"-n", ns, "route", "add", "default", "via", gw.String()},
 	} {
-		if err := run("ip", args...); err != nil {
+		if err := ip(args...); err != nil {
 			return nil, err
 		}
 	}
