@@ -34,6 +34,7 @@ var operatorVars = map[string]any{
 	"bridge-cidr":            "10.232.0.1/24",
 	"broker-port":            8080,
 	"broker-metrics-port":    9090,
+	"docker-nodes":           3,
 }
 
 // composition is one command line: the manifest with ops files in order.

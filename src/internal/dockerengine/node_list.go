@@ -13,7 +13,7 @@ type Node struct {
 	ID       string
 	Hostname string
 	Labels   map[string]string // the node's labels (set by the operator), not its engine's
-	Role     string            // "manager" or "worker"
+	Manager  bool              // a manager (raft member), else a worker
 	// State is "ready" when the managers hear from the node, "down" or "disconnected" when
 	// they do not, "unknown" while they cannot tell.
 	State string
@@ -25,6 +25,9 @@ type Node struct {
 	NanoCPUs    int64
 	MemoryBytes int64
 }
+
+// Down tells whether the managers have lost the node.
+func (n Node) Down() bool { return n.State == "down" || n.State == "disconnected" }
 
 // ListNodes lists the members of the swarm. Only a manager answers.
 func (c *Client) ListNodes(ctx context.Context) ([]Node, error) {
@@ -44,7 +47,7 @@ func node(in swarm.Node) Node {
 		ID:           in.ID,
 		Hostname:     in.Description.Hostname,
 		Labels:       in.Spec.Labels,
-		Role:         string(in.Spec.Role),
+		Manager:      in.Spec.Role == swarm.NodeRoleManager,
 		State:        string(in.Status.State),
 		Availability: string(in.Spec.Availability),
 		Addr:         in.Status.Addr,

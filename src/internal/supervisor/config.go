@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/cloudfoundry-community/docker-broker/src/internal/config"
+	"github.com/cloudfoundry-community/docker-broker/src/internal/swarmjoin"
 )
 
 // Config is the docker-supervisor's config file, rendered by the BOSH `docker` job from its
@@ -68,6 +69,9 @@ type Config struct {
 	Restart      RestartConfig   `json:"restart"`
 
 	Images ImagesConfig `json:"images"`
+
+	// Swarm makes the engine a node of the deployment's swarm once it is ready (off by default).
+	Swarm swarmjoin.Config `json:"swarm"`
 }
 
 // TCPConfig publishes the Engine API on TCP for remote clients. Off unless Address is set,
@@ -149,6 +153,7 @@ func (c *Config) applyDefaults() {
 	setDuration(&c.Restart.InitialBackoff, time.Second)
 	setDuration(&c.Restart.MaxBackoff, 30*time.Second)
 	setDuration(&c.Restart.StableAfter, 2*time.Minute)
+	c.Swarm.ApplyDefaults()
 }
 
 func setString(s *string, def string) {
@@ -183,6 +188,10 @@ func (c Config) Validate() error {
 		errs.Add("socket", "path is %d bytes long; unix sockets allow at most 100 here, choose a shorter path", len(c.Socket))
 	}
 	c.TCP.validate(&errs)
+	c.Swarm.Validate(&errs)
+	if c.Swarm.Enabled && c.Swarm.Manager && c.TCP.Address == "" {
+		errs.Add("swarm.manager", "needs tcp.address: the other nodes ask a manager for the join token over its Engine API on TCP")
+	}
 	if c.Bridge != "" && c.BIP != "" {
 		errs.Add("bip", "cannot be combined with bridge %q: bip configures docker0, remove one of them", c.Bridge)
 	}

@@ -87,3 +87,11 @@ func TestUnknownAndMistypedFieldsAreNamed(t *testing.T) {
 		t.Errorf("a bad duration must be quoted back, got %v", err)
 	}
 }
+
+func TestASwarmManagerServesTheEngineAPIOnTCP(t *testing.T) {
+	_, err := Load(writeConfig(t, `{"swarm": {"enabled": true, "manager": true, "advertise_address": "10.0.0.5",
+		"managers": ["10.0.0.5:4243"], "ca_cert": "/ca.pem", "cert": "/cert.pem", "key": "/key.pem"}}`))
+	if err == nil || !strings.Contains(err.Error(), "swarm.manager: needs tcp.address") {
+		t.Fatalf("a manager without the Engine API on TCP: %v", err)
+	}
+}

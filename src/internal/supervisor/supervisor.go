@@ -19,10 +19,13 @@ import (
 	"time"
 
 	"github.com/cloudfoundry-community/docker-broker/src/internal/dockerengine"
+	"github.com/cloudfoundry-community/docker-broker/src/internal/swarmjoin"
 )
 
-// Engine is what the supervisor asks of the Docker Engine API it brings up.
+// Engine is what the supervisor asks of the Docker Engine API it brings up; with swarm on, also
+// what joining the swarm asks of it.
 type Engine interface {
+	swarmjoin.Engine
 	Ping(ctx context.Context) error
 	LoadImage(ctx context.Context, archive io.Reader, report func(dockerengine.Progress)) error
 	PullImage(ctx context.Context, ref string, report func(dockerengine.Progress)) error
@@ -47,8 +50,8 @@ func (s *Supervisor) Run(ctx context.Context) error {
 	if err := s.prepareHost(); err != nil {
 		return err
 	}
-	var pulls sync.WaitGroup
-	defer pulls.Wait()
+	var background sync.WaitGroup
+	defer background.Wait()
 	imagesDone := false
 	failures := 0
 	for {
@@ -61,11 +64,10 @@ func (s *Supervisor) Run(ctx context.Context) error {
 			if !imagesDone {
 				imagesDone = true
 				s.preloadImages(ctx)
-				pulls.Add(1)
-				go func() {
-					defer pulls.Done()
-					s.pullImages(ctx)
-				}()
+				background.Go(func() { s.pullImages(ctx) })
+				if s.cfg.Swarm.Enabled {
+					background.Go(func() { s.joinSwarm(ctx) })
+				}
 			}
 			readyAt := time.Now()
 			select {
@@ -94,6 +96,17 @@ func (s *Supervisor) Run(ctx context.Context) error {
 		case <-time.After(wait):
 		}
 	}
+}
+
+// joinSwarm makes the engine a member of the deployment's swarm, trying until it is or ctx ends
+// (the other VMs may come up later). Once joined, dockerd keeps its membership in its data root.
+func (s *Supervisor) joinSwarm(ctx context.Context) {
+	log := s.log.With("swarm", s.cfg.Swarm.AdvertiseAddress)
+	if err := swarmjoin.New(s.cfg.Swarm, s.engine, swarmjoin.ConnectTLS(s.cfg.Swarm), log).Run(ctx); err != nil {
+		log.Info("stopped trying to join the swarm", "reason", err.Error())
+		return
+	}
+	log.Info("the engine is a member of the swarm")
 }
 
 // backoff is the wait before restart attempt n (1-based): initial_backoff doubled n-1 times,

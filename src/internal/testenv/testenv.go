@@ -40,6 +40,7 @@ type Dockerd struct {
 	Config supervisor.Config // as written for docker-supervisor
 	Engine *dockerengine.Client
 
+	netns      string // the network namespace it runs in, "" for the host's
 	supervisor *exec.Cmd
 	exited     chan struct{}
 	exitErr    error
@@ -133,6 +134,14 @@ func dockerdPath() (string, error) {
 // Start starts docker-supervisor with a fresh private dockerd and waits until its API answers.
 // The caller must Stop it.
 func Start(configure func(*supervisor.Config)) (*Dockerd, error) {
+	return start(configure, "")
+}
+
+// start is Start with docker-supervisor (and so dockerd) in the network namespace netns (a
+// name under /var/run/netns; "" for the host's). It enters it with nsenter, which changes the
+// network namespace only: `ip netns exec` would also remount /sys and hide the cgroup mounts
+// dockerd needs. The directory and the unix socket stay on the host's filesystem.
+func start(configure func(*supervisor.Config), netns string) (*Dockerd, error) {
 	binary, err := SupervisorBinary()
 	if err != nil {
 		return nil, err
@@ -192,6 +201,9 @@ func Start(configure func(*supervisor.Config)) (*Dockerd, error) {
 		return nil, err
 	}
 	cmd := exec.Command(binary, "run", cfgPath)
+	if netns != "" {
+		cmd = exec.Command("nsenter", "--net=/var/run/netns/"+netns, binary, "run", cfgPath)
+	}
 	cmd.Stdout, cmd.Stderr = logf, logf
 	// Should the test binary die, take the supervisor (and so dockerd) with it.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGTERM}
@@ -203,7 +215,7 @@ func Start(configure func(*supervisor.Config)) (*Dockerd, error) {
 	if err != nil {
 		return nil, err
 	}
-	d := &Dockerd{Dir: dir, Socket: cfg.Socket, Config: cfg, Engine: engine, supervisor: cmd, exited: make(chan struct{}), loaded: map[string]bool{}}
+	d := &Dockerd{Dir: dir, Socket: cfg.Socket, Config: cfg, Engine: engine, netns: netns, supervisor: cmd, exited: make(chan struct{}), loaded: map[string]bool{}}
 	go func() {
 		d.exitErr = cmd.Wait()
 		logf.Close()
@@ -288,13 +300,21 @@ func (d *Dockerd) Stop() error {
 	// A dockerd configured without a bridge of its own (one in a network namespace of its
 	// own) made its default one there, which goes with the namespace.
 	if d.Config.Bridge != "" {
-		if out, err := exec.Command("ip", "link", "del", d.Config.Bridge).CombinedOutput(); err != nil {
+		if out, err := exec.Command("ip", ipNetns(d.netns, "link", "del", d.Config.Bridge)...).CombinedOutput(); err != nil {
 			errs = append(errs, fmt.Errorf("deleting bridge %s: %v: %s", d.Config.Bridge, err, out))
 		}
 	}
 	// dockerd unmounts its layers when it stops; anything still mounted keeps its files.
 	_ = os.RemoveAll(d.Dir)
 	return errors.Join(errs...)
+}
+
+// ipNetns is the arguments of `ip` running args in the network namespace netns ("" for the host's).
+func ipNetns(netns string, args ...string) []string {
+	if netns == "" {
+		return args
+	}
+	return append([]string{"-n", netns}, args...)
 }
 
 func (d *Dockerd) removeAllContainers(ctx context.Context) error {
