@@ -47,7 +47,8 @@ type Config struct {
 
 	Services json.RawMessage `json:"services"`
 
-	Metrics MetricsConfig `json:"metrics"`
+	Metrics   MetricsConfig   `json:"metrics"`
+	Dashboard DashboardConfig `json:"dashboard"`
 
 	catalog *catalog.Catalog
 	ports   [2]int
@@ -70,6 +71,24 @@ func (c *Config) metricsCredentials() osbapi.Credentials {
 		return osbapi.Credentials{Username: c.Username, Password: c.Password}
 	}
 	return osbapi.Credentials{Username: c.Metrics.Username, Password: c.Metrics.Password}
+}
+
+// DashboardConfig is the operator's dashboard at /dashboard.
+type DashboardConfig struct {
+	Enabled bool `json:"enabled"` // default true
+	// Username and Password are the basic auth the dashboard asks for; empty: the broker's own.
+	// With a pair of its own the broker's credentials do not open it: those who only look need
+	// not hold the credentials that provision.
+	Username string `json:"username"`
+	Password string `json:"password"`
+}
+
+// dashboardCredentials are the credentials /dashboard asks for.
+func (c *Config) dashboardCredentials() osbapi.Credentials {
+	if c.Dashboard.Username == "" {
+		return osbapi.Credentials{Username: c.Username, Password: c.Password}
+	}
+	return osbapi.Credentials{Username: c.Dashboard.Username, Password: c.Dashboard.Password}
 }
 
 func (c *Config) applyDefaults() {
@@ -113,7 +132,7 @@ func (c *Config) applyDefaults() {
 func loadConfig(path string) (Config, []string, error) {
 	// A bool's zero value cannot tell an absent fetch_images from false: its default is in
 	// place before decoding.
-	c := Config{FetchImages: true, Metrics: MetricsConfig{Enabled: true}}
+	c := Config{FetchImages: true, Metrics: MetricsConfig{Enabled: true}, Dashboard: DashboardConfig{Enabled: true}}
 	if err := config.Load(path, &c); err != nil {
 		return c, nil, err
 	}
@@ -159,6 +178,11 @@ func loadConfig(path string) (Config, []string, error) {
 		errs.Add("metrics", "needs both username and password, or neither to take the broker's")
 	} else if c.Metrics.Password != "" && len(c.Metrics.Password) < 8 {
 		errs.Add("metrics.password", "must be at least 8 characters")
+	}
+	if (c.Dashboard.Username == "") != (c.Dashboard.Password == "") {
+		errs.Add("dashboard", "needs both username and password, or neither to take the broker's")
+	} else if c.Dashboard.Password != "" && len(c.Dashboard.Password) < 8 {
+		errs.Add("dashboard.password", "must be at least 8 characters")
 	}
 	if c.MaxContainers < 0 {
 		errs.Add("max_containers", "must not be negative (0 is unlimited)")

@@ -1,6 +1,7 @@
 // docker-broker is the Open Service Broker of the BOSH `docker-broker` job: every service
 // instance is a Docker container with its own persistent directories and host ports. It also
-// serves Prometheus metrics at /metrics (config key metrics), unless they are turned off.
+// serves Prometheus metrics at /metrics (config key metrics) and the operator's dashboard at
+// /dashboard (config key dashboard), unless they are turned off.
 //
 //	docker-broker run FILE            serve the OSB API as configured in FILE
 //	docker-broker check-config FILE   print every problem of FILE, exit 1 if there is one
@@ -23,6 +24,7 @@ import (
 
 	"github.com/cloudfoundry-community/docker-broker/src/internal/broker"
 	"github.com/cloudfoundry-community/docker-broker/src/internal/config"
+	"github.com/cloudfoundry-community/docker-broker/src/internal/dashboard"
 	"github.com/cloudfoundry-community/docker-broker/src/internal/dockerengine"
 	"github.com/cloudfoundry-community/docker-broker/src/internal/metrics"
 	"github.com/cloudfoundry-community/docker-broker/src/internal/osbapi"
@@ -142,13 +144,16 @@ func serve(cfg Config, log *slog.Logger) error {
 			metricsHandler = osbapi.NewMetricsHandler(m.Handler(log), cfg.metricsCredentials(), log)
 		}
 	}
+	if cfg.Dashboard.Enabled {
+		options = append(options, osbapi.ServeDashboard(dashboard.Handler(b, log), dashboard.Prefix, cfg.dashboardCredentials()))
+	}
 	handler := osbapi.NewHandler(b, b, osbapi.Credentials{Username: cfg.Username, Password: cfg.Password}, log, options...)
 	server, served, err := startServer(cfg, handler, cfg.Port)
 	if err != nil {
 		return err
 	}
 	log.Info("docker-broker serving", "address", net.JoinHostPort(cfg.Address, strconv.Itoa(cfg.Port)), "tls", cfg.TLS.Cert != "", "services", len(cfg.catalog.Services), "start_ms", time.Since(started).Milliseconds(),
-		"metrics", cfg.Metrics.Enabled, "metrics_port", cfg.Metrics.Port)
+		"metrics", cfg.Metrics.Enabled, "dashboard", cfg.Dashboard.Enabled, "metrics_port", cfg.Metrics.Port)
 	servers := []*http.Server{server}
 	var metricsServed <-chan error // nil, never ready, without a listener of its own
 	if metricsHandler != nil {
