@@ -46,13 +46,14 @@ func TestConfigProblemsNameTheirField(t *testing.T) {
 		"password": "short", "address": "localhost", "port": 70000, "bind_ip": "any",
 		"port_range": "40000-30000", "data_dir": "relative", "tls": {"cert": "/c.pem"},
 		"metrics": {"port": 70000, "password": "short"},
+		"dashboard": {"username": "viewer"},
 		"services": [{"id": "s", "name": "svc", "description": "d", "plans": [{"id": "p", "name": "free", "description": "d",
 			"container": {"backend": "docker", "image": "redis", "memory": "1x"}}]}]
 	}`))
 	if err == nil {
 		t.Fatal("accepted")
 	}
-	for _, field := range []string{"username:", "password:", "address:", "port:", "bind_ip:", "port_range:", "data_dir:", "tls:", "external_host:", "metrics.port:", "metrics:", "services[0].plans[0].container.memory:"} {
+	for _, field := range []string{"username:", "password:", "address:", "port:", "bind_ip:", "port_range:", "data_dir:", "tls:", "external_host:", "metrics.port:", "metrics:", "dashboard:", "services[0].plans[0].container.memory:"} {
 		if !strings.Contains(err.Error(), field) {
 			t.Errorf("no problem reported for %s in:\n%v", field, err)
 		}
@@ -77,6 +78,27 @@ func TestMetricsCredentialsAreTheBrokersUnlessSet(t *testing.T) {
 	}
 	if _, _, err := loadConfig(writeFile(t, "broker.json", `{`+base+`, "metrics": {"port": 8080}}`)); err == nil || !strings.Contains(err.Error(), "metrics.port") {
 		t.Errorf("metrics on the broker's own port given as metrics.port: %v, want a metrics.port problem", err)
+	}
+}
+
+func TestDashboardCredentialsAreTheBrokersUnlessSet(t *testing.T) {
+	base := `"username": "broker", "password": "broker-password", "external_host": "h", "services": []`
+	c, _, err := loadConfig(writeFile(t, "broker.json", `{`+base+`}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := c.dashboardCredentials(); got.Username != "broker" || got.Password != "broker-password" || !c.Dashboard.Enabled {
+		t.Errorf("dashboard on %v with %+v, want on with the broker's credentials", c.Dashboard.Enabled, got)
+	}
+	c, _, err = loadConfig(writeFile(t, "broker.json", `{`+base+`, "dashboard": {"username": "operator", "password": "look-password"}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := c.dashboardCredentials(); got.Username != "operator" || got.Password != "look-password" {
+		t.Errorf("dashboard credentials %+v, want the operator's", got)
+	}
+	if _, _, err := loadConfig(writeFile(t, "broker.json", `{`+base+`, "dashboard": {"username": "operator", "password": "short"}}`)); err == nil || !strings.Contains(err.Error(), "dashboard.password") {
+		t.Errorf("a short dashboard password: %v, want a dashboard.password problem", err)
 	}
 }
 
