@@ -17,7 +17,6 @@ import (
 
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
-	"github.com/chromedp/chromedp/device"
 
 	"github.com/cloudfoundry-community/docker-broker/src/internal/broker"
 	"github.com/cloudfoundry-community/docker-broker/src/internal/brokertest"
@@ -235,7 +234,7 @@ func TestTheDashboardShowsWhatTheAPISaysInABrowserWithoutASecret(t *testing.T) {
 	}
 	screenshot(t, page, "dashboard-instance.png")
 
-	if err := chromedp.Do(page, chromedp.Emulate(device.IPhone13), chromedp.Navigate(b.URL+"/dashboard?refresh=off"), chromedp.WaitVisible(chromedp.CSS("#instances"))); err != nil {
+	if err := chromedp.Do(page, chromedp.EmulateViewport(390, 844, chromedp.EmulateScale(1), chromedp.EmulateMobile), chromedp.Navigate(b.URL+"/dashboard?refresh=off"), chromedp.WaitVisible(chromedp.CSS("#instances"))); err != nil {
 		t.Fatal(err)
 	}
 	overflow, err := chromedp.Run(page, chromedp.Evaluate[bool](`document.documentElement.scrollWidth > window.innerWidth`))
