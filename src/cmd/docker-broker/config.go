@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/url"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -81,7 +82,18 @@ type DashboardConfig struct {
 	// not hold the credentials that provision.
 	Username string `json:"username"`
 	Password string `json:"password"`
+	// ExternalURL (the broker's URL as browsers reach it) and CloudController (the CF API's
+	// URL) turn on the app developers' dashboard at /manage: instances of offerings with a
+	// dashboard_client get a dashboard_url there, and developers sign on through UAA.
+	ExternalURL     string `json:"external_url"`
+	CloudController string `json:"cloud_controller"`
+	// CloudControllerCA is the PEM certificate of a CA that signed Cloud Controller's and
+	// UAA's certificates, trusted besides the system's.
+	CloudControllerCA string `json:"cloud_controller_ca_cert"`
 }
+
+// developerDashboard tells whether the developers' dashboard is served.
+func (d DashboardConfig) developerDashboard() bool { return d.ExternalURL != "" }
 
 // dashboardCredentials are the credentials /dashboard asks for.
 func (c *Config) dashboardCredentials() osbapi.Credentials {
@@ -183,6 +195,14 @@ func loadConfig(path string) (Config, []string, error) {
 		errs.Add("dashboard", "needs both username and password, or neither to take the broker's")
 	} else if c.Dashboard.Password != "" && len(c.Dashboard.Password) < 8 {
 		errs.Add("dashboard.password", "must be at least 8 characters")
+	}
+	if (c.Dashboard.ExternalURL == "") != (c.Dashboard.CloudController == "") {
+		errs.Add("dashboard", "needs both external_url and cloud_controller for the developers' dashboard, or neither")
+	}
+	for _, f := range []struct{ path, value string }{{"dashboard.external_url", c.Dashboard.ExternalURL}, {"dashboard.cloud_controller", c.Dashboard.CloudController}} {
+		if u, err := url.Parse(f.value); f.value != "" && (err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "") {
+			errs.Add(f.path, "%q is not an http(s) URL", f.value)
+		}
 	}
 	if c.MaxContainers < 0 {
 		errs.Add("max_containers", "must not be negative (0 is unlimited)")

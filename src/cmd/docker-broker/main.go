@@ -19,6 +19,7 @@ import (
 	"os"
 	"os/signal"
 	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
@@ -28,6 +29,8 @@ import (
 	"github.com/cloudfoundry-community/docker-broker/src/internal/dockerengine"
 	"github.com/cloudfoundry-community/docker-broker/src/internal/metrics"
 	"github.com/cloudfoundry-community/docker-broker/src/internal/osbapi"
+	"github.com/cloudfoundry-community/docker-broker/src/internal/osbclient"
+	"github.com/cloudfoundry-community/docker-broker/src/internal/sso"
 	"github.com/cloudfoundry-community/docker-broker/src/internal/store"
 )
 
@@ -118,6 +121,9 @@ func serve(cfg Config, log *slog.Logger) error {
 		TombstoneWindow: cfg.TombstoneWindow.D(),
 		FetchImages:     cfg.FetchImages,
 	}
+	if cfg.Dashboard.developerDashboard() {
+		brokerCfg.DeveloperDashboard = strings.TrimRight(cfg.Dashboard.ExternalURL, "/") + dashboard.DeveloperPrefix
+	}
 	var m *metrics.Metrics
 	if cfg.Metrics.Enabled {
 		m = metrics.New()
@@ -146,6 +152,16 @@ func serve(cfg Config, log *slog.Logger) error {
 	}
 	if cfg.Dashboard.Enabled {
 		options = append(options, osbapi.ServeDashboard(dashboard.Handler(b, log), dashboard.Prefix, cfg.dashboardCredentials()))
+	}
+	if cfg.Dashboard.developerDashboard() {
+		tlsConfig, err := osbclient.TLSTrusting(cfg.Dashboard.CloudControllerCA)
+		if err != nil {
+			return fmt.Errorf("dashboard.cloud_controller_ca_cert: %w", err)
+		}
+		transport := http.DefaultTransport.(*http.Transport).Clone()
+		transport.TLSClientConfig = tlsConfig
+		signOn := sso.New(sso.Config{CloudController: cfg.Dashboard.CloudController, HTTP: &http.Client{Transport: transport, Timeout: 30 * time.Second}})
+		options = append(options, osbapi.ServeDeveloperDashboard(dashboard.DeveloperHandler(b, signOn, log), dashboard.DeveloperPrefix))
 	}
 	handler := osbapi.NewHandler(b, b, osbapi.Credentials{Username: cfg.Username, Password: cfg.Password}, log, options...)
 	server, served, err := startServer(cfg, handler, cfg.Port)

@@ -5,12 +5,14 @@ import (
 	"context"
 	"encoding/json"
 	"maps"
+	"net/url"
 	"slices"
 	"strings"
 
 	"github.com/cloudfoundry-community/docker-broker/src/internal/credentials"
 	"github.com/cloudfoundry-community/docker-broker/src/internal/dashboard"
 	"github.com/cloudfoundry-community/docker-broker/src/internal/dockerengine"
+	"github.com/cloudfoundry-community/docker-broker/src/internal/sso"
 	"github.com/cloudfoundry-community/docker-broker/src/internal/store"
 )
 
@@ -19,6 +21,35 @@ import (
 // admission. Everything it hands over that could quote a credential — log lines, operation
 // descriptions — is redacted of every credential the broker knows of the instance and its
 // bindings.
+
+// dashboardURL is the developer dashboard's page of the instance, for an offering with a
+// dashboard_client (single sign-on through it); "" without.
+func (b *Broker) dashboardURL(planID, instanceID string) string {
+	service, _, found := b.cfg.Catalog.PlanByID(planID)
+	if b.cfg.DeveloperDashboard == "" || !found || service.DashboardClient == nil {
+		return ""
+	}
+	return strings.TrimRight(b.cfg.DeveloperDashboard, "/") + "/instances/" + url.PathEscape(instanceID)
+}
+
+// DeveloperInstance is the instance as its developer's dashboard shows it, with the
+// offering's dashboard_client and the instance's space, which the user must be able to see.
+func (b *Broker) DeveloperInstance(ctx context.Context, id string, logLines int) (dashboard.DeveloperView, bool, error) {
+	detail, found, err := b.DashboardInstance(ctx, id, logLines)
+	if err != nil || !found {
+		return dashboard.DeveloperView{}, found, err
+	}
+	inst, found, err := b.store.Instance(id)
+	if err != nil || !found {
+		return dashboard.DeveloperView{}, found, err
+	}
+	view := dashboard.DeveloperView{InstanceDetail: detail, SpaceGUID: inst.SpaceGUID}
+	if service, _, ok := b.cfg.Catalog.PlanByID(inst.PlanID); ok && service.DashboardClient != nil {
+		c := service.DashboardClient
+		view.Client = &sso.Client{ID: c.ID, Secret: c.Secret, RedirectURI: c.RedirectURI}
+	}
+	return view, true, nil
+}
 
 // DashboardInstances lists every instance in the store, in id order, with its container's
 // state and health.
@@ -94,7 +125,7 @@ func (b *Broker) dashboardInstance(inst store.Instance, c dockerengine.Container
 		}
 	}
 	row := dashboard.Instance{
-		ID: inst.ID, State: instanceState(inst), Container: c.State, Health: c.Health,
+		ID: inst.ID, Host: b.cfg.ExternalHost, State: instanceState(inst), Container: c.State, Health: c.Health,
 		Running: inst.MaintenanceInfo, Bindings: len(bindings), CreatedAt: inst.CreatedAt,
 		Operation: dashboard.Operation{
 			Kind: inst.Operation.Kind, State: inst.Operation.State, Description: credentials.Redact(inst.Operation.Description, secrets...),

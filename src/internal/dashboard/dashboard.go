@@ -15,6 +15,7 @@ import (
 
 	"github.com/cloudfoundry-community/docker-broker/src/internal/metrics"
 	"github.com/cloudfoundry-community/docker-broker/src/internal/osbapi"
+	"github.com/cloudfoundry-community/docker-broker/src/internal/sso"
 )
 
 // Source is what the dashboard shows (package broker implements it).
@@ -47,7 +48,9 @@ type Instance struct {
 	// Container is the engine's state of its container ("running", "exited", ...), empty when
 	// it has none; Health is the image's HEALTHCHECK status ("healthy", ..., "none").
 	Container, Health string
-	Ports             []Port
+	// Host is where apps reach the host ports (the broker's external_host).
+	Host  string
+	Ports []Port
 	Image             string // the image reference the plan runs, with its tag
 	// Running is the maintenance_info version the instance runs, Latest its plan's; they
 	// differ when an upgrade is available.
@@ -70,6 +73,17 @@ type Port struct {
 type Operation struct {
 	Kind, State, Description string
 	StartedAt, FinishedAt    time.Time
+}
+
+// DeveloperView is an instance as its app developer's dashboard shows it, with what decides
+// who may see it.
+type DeveloperView struct {
+	InstanceDetail
+	// SpaceGUID is the instance's space: a user who cannot see it cannot see the instance.
+	SpaceGUID string
+	// Client is the offering's dashboard_client; nil when it has none, and so no developer
+	// dashboard.
+	Client *sso.Client
 }
 
 // InstanceDetail is one instance with the end of its container's log (redacted by the broker).

@@ -87,6 +87,9 @@ func secureHeaders(next http.Handler) http.Handler {
 // view is what every page has: when it was made and how it refreshes.
 type view struct {
 	Title string
+	// Base is the prefix the pages are under (their style sheet's); Home links to the fleet,
+	// "" on the developer's pages, which have none.
+	Base, Home string
 	Now   time.Time
 	// Refresh is whether the page reloads itself; Toggle is the page's URL with it flipped.
 	Refresh        bool
@@ -95,6 +98,13 @@ type view struct {
 }
 
 func (d *dashboard) view(r *http.Request, title string) view {
+	v := newView(r, d.clock, title)
+	v.Base, v.Home = Prefix, Prefix
+	return v
+}
+
+// newView is the view of the page r asks for, at clock's time.
+func newView(r *http.Request, clock func() time.Time, title string) view {
 	q := r.URL.Query()
 	refresh := q.Get("refresh") != "off"
 	if refresh {
@@ -106,7 +116,7 @@ func (d *dashboard) view(r *http.Request, title string) view {
 	if len(q) > 0 {
 		toggle += "?" + q.Encode()
 	}
-	return view{Title: title, Now: d.clock().UTC(), Refresh: refresh, RefreshSeconds: refreshSeconds, Toggle: toggle}
+	return view{Title: title, Now: clock().UTC(), Refresh: refresh, RefreshSeconds: refreshSeconds, Toggle: toggle}
 }
 
 // fleetPage is the model of the fleet page.

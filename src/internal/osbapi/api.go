@@ -92,6 +92,9 @@ func NewHandler(b Broker, admin Admin, creds Credentials, log *slog.Logger, opti
 	if h.dashboard != nil {
 		h.routeDashboard(root) // behind credentials of its own
 	}
+	if h.developerDashboard != nil {
+		h.routeDeveloperDashboard(root) // behind single sign-on of its own
+	}
 	// Every route of r takes the broker's credentials.
 	r := root.NewRoute().Subrouter()
 	r.Use(authenticate(creds))
@@ -195,6 +198,9 @@ type handler struct {
 	dashboard       http.Handler // nil: no dashboard
 	dashboardPrefix string
 	dashboardCreds  Credentials
+	// developerDashboard is nil without one.
+	developerDashboard http.Handler
+	developerPrefix    string
 }
 
 // authenticate requires HTTP basic auth with creds on every request. Both values are compared

@@ -19,3 +19,15 @@ func ServeDashboard(dashboard http.Handler, prefix string, creds Credentials) Op
 func (h *handler) routeDashboard(r *mux.Router) {
 	r.PathPrefix(h.dashboardPrefix).Handler(authenticate(h.dashboardCreds)(h.dashboard)).Methods(http.MethodGet, http.MethodHead)
 }
+
+// ServeDeveloperDashboard serves the app developers' dashboard (package dashboard), every path
+// under prefix, without the broker's authentication: its pages sign developers on through UAA
+// themselves.
+func ServeDeveloperDashboard(dashboard http.Handler, prefix string) Option {
+	return func(h *handler) { h.developerDashboard, h.developerPrefix = dashboard, prefix }
+}
+
+// routeDeveloperDashboard serves GET (and HEAD) under the developer dashboard's prefix.
+func (h *handler) routeDeveloperDashboard(r *mux.Router) {
+	r.PathPrefix(h.developerPrefix).Handler(h.developerDashboard).Methods(http.MethodGet, http.MethodHead)
+}
