@@ -102,6 +102,23 @@ func TestDashboardCredentialsAreTheBrokersUnlessSet(t *testing.T) {
 	}
 }
 
+func TestTheDevelopersDashboardNeedsTheBrokersURLAndCloudControllers(t *testing.T) {
+	base := `"username": "broker", "password": "broker-password", "external_host": "h", "services": []`
+	for config, problem := range map[string]string{
+		`{"external_url": "https://broker.example.com"}`:                                    "dashboard:",
+		`{"external_url": "broker.example.com", "cloud_controller": "https://api.example"}`: "dashboard.external_url:",
+		`{"external_url": "https://broker.example.com", "cloud_controller": "ftp://api"}`:   "dashboard.cloud_controller:",
+	} {
+		if _, _, err := loadConfig(writeFile(t, "broker.json", `{`+base+`, "dashboard": `+config+`}`)); err == nil || !strings.Contains(err.Error(), problem) {
+			t.Errorf("dashboard %s: %v, want a %s problem", config, err, problem)
+		}
+	}
+	c, _, err := loadConfig(writeFile(t, "broker.json", `{`+base+`, "dashboard": {"external_url": "https://broker.example.com", "cloud_controller": "https://api.example.com"}}`))
+	if err != nil || !c.Dashboard.developerDashboard() {
+		t.Errorf("a complete developers' dashboard config: %v, served %v", err, c.Dashboard.developerDashboard())
+	}
+}
+
 func TestPortRangeStaysOutOfPrivilegedPorts(t *testing.T) {
 	for _, bad := range []string{"80-90", "20000", "a-b", "30000-70000"} {
 		if _, err := parsePortRange(bad); err == nil {

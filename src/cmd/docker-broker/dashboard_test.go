@@ -9,7 +9,8 @@ import (
 
 // The job serves the dashboard by default behind the broker's credentials; dashboard.username
 // and dashboard.password (the manifest sets them) give it a pair of its own, which the
-// broker's no longer replace, and which never reaches the log.
+// broker's no longer replace, and which never reaches the log; dashboard.external_url and
+// dashboard.cloud_controller serve the developers' dashboard.
 func TestDashboardPropertiesGiveItCredentialsOfItsOwn(t *testing.T) {
 	p := startBrokerProcess(t, seedServices(t), func(cfg map[string]any) { cfg["dashboard"] = renderedConfig(t, "dashboard", nil) })
 	if status := scrapeStatus(t, p.url+"/dashboard", "broker", "fault-test-password"); status != http.StatusOK {
@@ -33,6 +34,14 @@ func TestDashboardPropertiesGiveItCredentialsOfItsOwn(t *testing.T) {
 	p.stop(syscall.SIGTERM) // its log is complete, and no longer written, once it has exited
 	if strings.Contains(p.log.String(), "dashboard-password") {
 		t.Error("the dashboard password is in the broker's log")
+	}
+
+	// The developers' dashboard takes no broker credential: it signs developers on itself, and
+	// tells nothing of an instance it does not know.
+	developers := renderedConfig(t, "dashboard", map[string]any{"external_url": "http://127.0.0.1:1", "cloud_controller": "https://127.0.0.1:1"})
+	p = startBrokerProcess(t, seedServices(t), func(cfg map[string]any) { cfg["dashboard"] = developers })
+	if status := scrapeStatus(t, p.url+"/manage/instances/no-such-instance", "", ""); status != http.StatusNotFound {
+		t.Errorf("GET /manage/instances/no-such-instance without credentials: %d, want 404", status)
 	}
 
 	off := renderedConfig(t, "dashboard", map[string]any{"enabled": false})

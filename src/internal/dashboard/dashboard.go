@@ -51,7 +51,7 @@ type Instance struct {
 	// Host is where apps reach the host ports (the broker's external_host).
 	Host  string
 	Ports []Port
-	Image             string // the image reference the plan runs, with its tag
+	Image string // the image reference the plan runs, with its tag
 	// Running is the maintenance_info version the instance runs, Latest its plan's; they
 	// differ when an upgrade is available.
 	Running, Latest string

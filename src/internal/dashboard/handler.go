@@ -90,7 +90,7 @@ type view struct {
 	// Base is the prefix the pages are under (their style sheet's); Home links to the fleet,
 	// "" on the developer's pages, which have none.
 	Base, Home string
-	Now   time.Time
+	Now        time.Time
 	// Refresh is whether the page reloads itself; Toggle is the page's URL with it flipped.
 	Refresh        bool
 	RefreshSeconds int
