@@ -68,10 +68,24 @@ type MetricsConfig struct {
 
 // metricsCredentials are the credentials /metrics asks for.
 func (c *Config) metricsCredentials() osbapi.Credentials {
-	if c.Metrics.Username == "" {
+	return c.ownCredentials(c.Metrics.Username, c.Metrics.Password)
+}
+
+// ownCredentials are an endpoint's own username and password, or the broker's when it has none.
+func (c *Config) ownCredentials(username, password string) osbapi.Credentials {
+	if username == "" {
 		return osbapi.Credentials{Username: c.Username, Password: c.Password}
 	}
-	return osbapi.Credentials{Username: c.Metrics.Username, Password: c.Metrics.Password}
+	return osbapi.Credentials{Username: username, Password: password}
+}
+
+// checkOwnCredentials adds the problems of an endpoint's own credentials (config key key).
+func checkOwnCredentials(errs *config.Errors, key, username, password string) {
+	if (username == "") != (password == "") {
+		errs.Add(key, "needs both username and password, or neither to take the broker's")
+	} else if password != "" && len(password) < 8 {
+		errs.Add(key+".password", "must be at least 8 characters")
+	}
 }
 
 // DashboardConfig is the operator's dashboard at /dashboard.
@@ -97,10 +111,7 @@ func (d DashboardConfig) developerDashboard() bool { return d.ExternalURL != "" 
 
 // dashboardCredentials are the credentials /dashboard asks for.
 func (c *Config) dashboardCredentials() osbapi.Credentials {
-	if c.Dashboard.Username == "" {
-		return osbapi.Credentials{Username: c.Username, Password: c.Password}
-	}
-	return osbapi.Credentials{Username: c.Dashboard.Username, Password: c.Dashboard.Password}
+	return c.ownCredentials(c.Dashboard.Username, c.Dashboard.Password)
 }
 
 func (c *Config) applyDefaults() {
@@ -186,16 +197,8 @@ func loadConfig(path string) (Config, []string, error) {
 	} else if c.Metrics.Port == c.Port {
 		errs.Add("metrics.port", "%d is the broker's port: leave it 0 to serve /metrics there, or choose another", c.Metrics.Port)
 	}
-	if (c.Metrics.Username == "") != (c.Metrics.Password == "") {
-		errs.Add("metrics", "needs both username and password, or neither to take the broker's")
-	} else if c.Metrics.Password != "" && len(c.Metrics.Password) < 8 {
-		errs.Add("metrics.password", "must be at least 8 characters")
-	}
-	if (c.Dashboard.Username == "") != (c.Dashboard.Password == "") {
-		errs.Add("dashboard", "needs both username and password, or neither to take the broker's")
-	} else if c.Dashboard.Password != "" && len(c.Dashboard.Password) < 8 {
-		errs.Add("dashboard.password", "must be at least 8 characters")
-	}
+	checkOwnCredentials(&errs, "metrics", c.Metrics.Username, c.Metrics.Password)
+	checkOwnCredentials(&errs, "dashboard", c.Dashboard.Username, c.Dashboard.Password)
 	if (c.Dashboard.ExternalURL == "") != (c.Dashboard.CloudController == "") {
 		errs.Add("dashboard", "needs both external_url and cloud_controller for the developers' dashboard, or neither")
 	}

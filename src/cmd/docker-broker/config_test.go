@@ -81,21 +81,14 @@ func TestMetricsCredentialsAreTheBrokersUnlessSet(t *testing.T) {
 	}
 }
 
+// The dashboard's credentials are set and checked as the metrics' (above) are.
 func TestDashboardCredentialsAreTheBrokersUnlessSet(t *testing.T) {
 	base := `"username": "broker", "password": "broker-password", "external_host": "h", "services": []`
-	c, _, err := loadConfig(writeFile(t, "broker.json", `{`+base+`}`))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got := c.dashboardCredentials(); got.Username != "broker" || got.Password != "broker-password" || !c.Dashboard.Enabled {
-		t.Errorf("dashboard on %v with %+v, want on with the broker's credentials", c.Dashboard.Enabled, got)
-	}
-	c, _, err = loadConfig(writeFile(t, "broker.json", `{`+base+`, "dashboard": {"username": "operator", "password": "look-password"}}`))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got := c.dashboardCredentials(); got.Username != "operator" || got.Password != "look-password" {
-		t.Errorf("dashboard credentials %+v, want the operator's", got)
+	for dashboard, want := range map[string]string{`{}`: "broker", `{"username": "operator", "password": "look-password"}`: "operator"} {
+		c, _, err := loadConfig(writeFile(t, "broker.json", `{`+base+`, "dashboard": `+dashboard+`}`))
+		if got := c.dashboardCredentials(); err != nil || got.Username != want || !c.Dashboard.Enabled {
+			t.Errorf("dashboard %s: on %v as %q (%v), want on as %q", dashboard, c.Dashboard.Enabled, got.Username, err, want)
+		}
 	}
 	if _, _, err := loadConfig(writeFile(t, "broker.json", `{`+base+`, "dashboard": {"username": "operator", "password": "short"}}`)); err == nil || !strings.Contains(err.Error(), "dashboard.password") {
 		t.Errorf("a short dashboard password: %v, want a dashboard.password problem", err)
