@@ -13,6 +13,7 @@ import (
 
 	"github.com/cloudfoundry-community/docker-broker/src/internal/catalog"
 	"github.com/cloudfoundry-community/docker-broker/src/internal/config"
+	"github.com/cloudfoundry-community/docker-broker/src/internal/dashboard"
 	"github.com/cloudfoundry-community/docker-broker/src/internal/osbapi"
 )
 
@@ -224,9 +225,28 @@ func loadConfig(path string) (Config, []string, error) {
 			errs.Add("services", "%v", err)
 		default:
 			c.catalog = cat
+			warnings = append(warnings, c.Dashboard.signOnWarnings(cat)...)
 		}
 	}
 	return c, warnings, errs.Err()
+}
+
+// signOnWarnings are about dashboard_clients whose developers could not sign on: UAA sends
+// them back only to the client's redirect_uri, which must be the developers' dashboard's
+// callback.
+func (d DashboardConfig) signOnWarnings(cat *catalog.Catalog) []string {
+	callback := strings.TrimRight(d.ExternalURL, "/") + dashboard.CallbackPath
+	var warnings []string
+	for i, service := range cat.Services {
+		switch {
+		case service.DashboardClient == nil:
+		case !d.developerDashboard():
+			warnings = append(warnings, fmt.Sprintf("services[%d].dashboard_client: no developers' dashboard serves it (set dashboard.external_url and dashboard.cloud_controller), so %s's instances get no dashboard_url", i, service.Name))
+		case service.DashboardClient.RedirectURI != callback:
+			warnings = append(warnings, fmt.Sprintf("services[%d].dashboard_client.redirect_uri: %q is not the developers' dashboard's callback %q: UAA would send signing-on developers elsewhere", i, service.DashboardClient.RedirectURI, callback))
+		}
+	}
+	return warnings
 }
 
 // parsePortRange reads "min-max".

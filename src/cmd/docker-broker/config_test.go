@@ -110,6 +110,24 @@ func TestTheDevelopersDashboardNeedsTheBrokersURLAndCloudControllers(t *testing.
 	if err != nil || !c.Dashboard.developerDashboard() {
 		t.Errorf("a complete developers' dashboard config: %v, served %v", err, c.Dashboard.developerDashboard())
 	}
+
+	// A dashboard_client UAA would not send back to the dashboard's callback is warned of.
+	withClient := func(redirectURI string) string {
+		return `"username": "broker", "password": "broker-password", "external_host": "h", "services": [{"id": "s", "name": "svc", "description": "d",
+			"dashboard_client": {"id": "c", "secret": "s", "redirect_uri": "` + redirectURI + `"},
+			"plans": [{"id": "p", "name": "free", "description": "d", "container": {"backend": "docker", "image": "redis"}}]}]`
+	}
+	developers := `"dashboard": {"external_url": "https://broker.example.com/", "cloud_controller": "https://api.example.com"}`
+	for services, warning := range map[string]string{
+		withClient("https://broker.example.com/manage/callback") + ", " + developers: "",
+		withClient("https://elsewhere.example.com/sso") + ", " + developers:          "services[0].dashboard_client.redirect_uri",
+		withClient("https://broker.example.com/manage/callback"):                     "no developers' dashboard",
+	} {
+		_, warnings, err := loadConfig(writeFile(t, "broker.json", `{`+services+`}`))
+		if got := strings.Join(warnings, "\n"); err != nil || (warning == "") != (got == "") || !strings.Contains(got, warning) {
+			t.Errorf("%s: warnings %q (%v), want one about %q", services, got, err, warning)
+		}
+	}
 }
 
 func TestPortRangeStaysOutOfPrivilegedPorts(t *testing.T) {
