@@ -48,7 +48,7 @@ func chromium(t *testing.T) string {
 	return ""
 }
 
-// browser is a headless Chromium that sends the dashboard's credentials with every request.
+// browser is a headless Chromium.
 func browser(t *testing.T, path string, extra ...chromedp.ExecAllocatorOption) context.Context {
 	t.Helper()
 	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(path), chromedp.NoSandbox, chromedp.WindowSize(1280, 900))
@@ -57,7 +57,14 @@ func browser(t *testing.T, path string, extra ...chromedp.ExecAllocatorOption) c
 	t.Cleanup(cancelAlloc)
 	ctx, cancel := chromedp.NewContext(alloc)
 	t.Cleanup(cancel)
-	auth := "Basic " + base64.StdEncoding.EncodeToString([]byte(brokertest.DashboardUsername+":"+brokertest.DashboardPassword))
+	return ctx
+}
+
+// sendBasicAuth makes the browser send the dashboard's credentials with every request, as a
+// browser does once its user answered the basic-auth prompt.
+func sendBasicAuth(t *testing.T, ctx context.Context, username, password string) {
+	t.Helper()
+	auth := "Basic " + base64.StdEncoding.EncodeToString([]byte(username+":"+password))
 	if err := chromedp.Do(ctx, chromedp.Func(func(ctx context.Context, _ *chromedp.Target) error {
 		if _, err := chromedp.Call(ctx, network.Enable, network.EnableParams{}); err != nil {
 			return err
@@ -65,9 +72,8 @@ func browser(t *testing.T, path string, extra ...chromedp.ExecAllocatorOption) c
 		_, err := chromedp.Call(ctx, network.SetExtraHTTPHeaders, network.SetExtraHTTPHeadersParams{Headers: network.Headers{"Authorization": auth}})
 		return err
 	})); err != nil {
-		t.Fatalf("starting %s: %v", path, err)
+		t.Fatalf("starting the browser: %v", err)
 	}
-	return ctx
 }
 
 // screenshot writes the whole page as name (PNG) to the test's artifact directory (go test
@@ -177,6 +183,7 @@ func TestTheDashboardShowsWhatTheAPISaysInABrowserWithoutASecret(t *testing.T) {
 
 	// What the browser shows.
 	page := browser(t, chrome)
+	sendBasicAuth(t, page, brokertest.DashboardUsername, brokertest.DashboardPassword)
 	if err := chromedp.Do(page, chromedp.Navigate(b.URL+"/dashboard"), chromedp.WaitVisible(chromedp.CSS("#instances"))); err != nil {
 		t.Fatalf("opening the fleet page: %v", err)
 	}
