@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/url"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/cloudfoundry-community/docker-broker/src/internal/catalog"
 	"github.com/cloudfoundry-community/docker-broker/src/internal/config"
+	"github.com/cloudfoundry-community/docker-broker/src/internal/dashboard"
 	"github.com/cloudfoundry-community/docker-broker/src/internal/osbapi"
 )
 
@@ -47,7 +49,8 @@ type Config struct {
 
 	Services json.RawMessage `json:"services"`
 
-	Metrics MetricsConfig `json:"metrics"`
+	Metrics   MetricsConfig   `json:"metrics"`
+	Dashboard DashboardConfig `json:"dashboard"`
 
 	catalog *catalog.Catalog
 	ports   [2]int
@@ -66,10 +69,50 @@ type MetricsConfig struct {
 
 // metricsCredentials are the credentials /metrics asks for.
 func (c *Config) metricsCredentials() osbapi.Credentials {
-	if c.Metrics.Username == "" {
+	return c.ownCredentials(c.Metrics.Username, c.Metrics.Password)
+}
+
+// ownCredentials are an endpoint's own username and password, or the broker's when it has none.
+func (c *Config) ownCredentials(username, password string) osbapi.Credentials {
+	if username == "" {
 		return osbapi.Credentials{Username: c.Username, Password: c.Password}
 	}
-	return osbapi.Credentials{Username: c.Metrics.Username, Password: c.Metrics.Password}
+	return osbapi.Credentials{Username: username, Password: password}
+}
+
+// checkOwnCredentials adds the problems of an endpoint's own credentials (config key key).
+func checkOwnCredentials(errs *config.Errors, key, username, password string) {
+	if (username == "") != (password == "") {
+		errs.Add(key, "needs both username and password, or neither to take the broker's")
+	} else if password != "" && len(password) < 8 {
+		errs.Add(key+".password", "must be at least 8 characters")
+	}
+}
+
+// DashboardConfig is the operator's dashboard at /dashboard.
+type DashboardConfig struct {
+	Enabled bool `json:"enabled"` // default true
+	// Username and Password are the basic auth the dashboard asks for; empty: the broker's own.
+	// With a pair of its own the broker's credentials do not open it: those who only look need
+	// not hold the credentials that provision.
+	Username string `json:"username"`
+	Password string `json:"password"`
+	// ExternalURL (the broker's URL as browsers reach it) and CloudController (the CF API's
+	// URL) turn on the app developers' dashboard at /manage: instances of offerings with a
+	// dashboard_client get a dashboard_url there, and developers sign on through UAA.
+	ExternalURL     string `json:"external_url"`
+	CloudController string `json:"cloud_controller"`
+	// CloudControllerCA is the PEM certificate of a CA that signed Cloud Controller's and
+	// UAA's certificates, trusted besides the system's.
+	CloudControllerCA string `json:"cloud_controller_ca_cert"`
+}
+
+// developerDashboard tells whether the developers' dashboard is served.
+func (d DashboardConfig) developerDashboard() bool { return d.ExternalURL != "" }
+
+// dashboardCredentials are the credentials /dashboard asks for.
+func (c *Config) dashboardCredentials() osbapi.Credentials {
+	return c.ownCredentials(c.Dashboard.Username, c.Dashboard.Password)
 }
 
 func (c *Config) applyDefaults() {
@@ -113,7 +156,7 @@ func (c *Config) applyDefaults() {
 func loadConfig(path string) (Config, []string, error) {
 	// A bool's zero value cannot tell an absent fetch_images from false: its default is in
 	// place before decoding.
-	c := Config{FetchImages: true, Metrics: MetricsConfig{Enabled: true}}
+	c := Config{FetchImages: true, Metrics: MetricsConfig{Enabled: true}, Dashboard: DashboardConfig{Enabled: true}}
 	if err := config.Load(path, &c); err != nil {
 		return c, nil, err
 	}
@@ -155,10 +198,15 @@ func loadConfig(path string) (Config, []string, error) {
 	} else if c.Metrics.Port == c.Port {
 		errs.Add("metrics.port", "%d is the broker's port: leave it 0 to serve /metrics there, or choose another", c.Metrics.Port)
 	}
-	if (c.Metrics.Username == "") != (c.Metrics.Password == "") {
-		errs.Add("metrics", "needs both username and password, or neither to take the broker's")
-	} else if c.Metrics.Password != "" && len(c.Metrics.Password) < 8 {
-		errs.Add("metrics.password", "must be at least 8 characters")
+	checkOwnCredentials(&errs, "metrics", c.Metrics.Username, c.Metrics.Password)
+	checkOwnCredentials(&errs, "dashboard", c.Dashboard.Username, c.Dashboard.Password)
+	if (c.Dashboard.ExternalURL == "") != (c.Dashboard.CloudController == "") {
+		errs.Add("dashboard", "needs both external_url and cloud_controller for the developers' dashboard, or neither")
+	}
+	for _, f := range []struct{ path, value string }{{"dashboard.external_url", c.Dashboard.ExternalURL}, {"dashboard.cloud_controller", c.Dashboard.CloudController}} {
+		if u, err := url.Parse(f.value); f.value != "" && (err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "") {
+			errs.Add(f.path, "%q is not an http(s) URL", f.value)
+		}
 	}
 	if c.MaxContainers < 0 {
 		errs.Add("max_containers", "must not be negative (0 is unlimited)")
@@ -177,9 +225,28 @@ func loadConfig(path string) (Config, []string, error) {
 			errs.Add("services", "%v", err)
 		default:
 			c.catalog = cat
+			warnings = append(warnings, c.Dashboard.signOnWarnings(cat)...)
 		}
 	}
 	return c, warnings, errs.Err()
+}
+
+// signOnWarnings are about dashboard_clients whose developers could not sign on: UAA sends
+// them back only to the client's redirect_uri, which must be the developers' dashboard's
+// callback.
+func (d DashboardConfig) signOnWarnings(cat *catalog.Catalog) []string {
+	callback := strings.TrimRight(d.ExternalURL, "/") + dashboard.CallbackPath
+	var warnings []string
+	for i, service := range cat.Services {
+		switch {
+		case service.DashboardClient == nil:
+		case !d.developerDashboard():
+			warnings = append(warnings, fmt.Sprintf("services[%d].dashboard_client: no developers' dashboard serves it (set dashboard.external_url and dashboard.cloud_controller), so %s's instances get no dashboard_url", i, service.Name))
+		case service.DashboardClient.RedirectURI != callback:
+			warnings = append(warnings, fmt.Sprintf("services[%d].dashboard_client.redirect_uri: %q is not the developers' dashboard's callback %q: UAA would send signing-on developers elsewhere", i, service.DashboardClient.RedirectURI, callback))
+		}
+	}
+	return warnings
 }
 
 // parsePortRange reads "min-max".

@@ -1,6 +1,7 @@
 // docker-broker is the Open Service Broker of the BOSH `docker-broker` job: every service
 // instance is a Docker container with its own persistent directories and host ports. It also
-// serves Prometheus metrics at /metrics (config key metrics), unless they are turned off.
+// serves Prometheus metrics at /metrics (config key metrics) and the operator's dashboard at
+// /dashboard (config key dashboard), unless they are turned off.
 //
 //	docker-broker run FILE            serve the OSB API as configured in FILE
 //	docker-broker check-config FILE   print every problem of FILE, exit 1 if there is one
@@ -18,14 +19,18 @@ import (
 	"os"
 	"os/signal"
 	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
 	"github.com/cloudfoundry-community/docker-broker/src/internal/broker"
 	"github.com/cloudfoundry-community/docker-broker/src/internal/config"
+	"github.com/cloudfoundry-community/docker-broker/src/internal/dashboard"
 	"github.com/cloudfoundry-community/docker-broker/src/internal/dockerengine"
 	"github.com/cloudfoundry-community/docker-broker/src/internal/metrics"
 	"github.com/cloudfoundry-community/docker-broker/src/internal/osbapi"
+	"github.com/cloudfoundry-community/docker-broker/src/internal/osbclient"
+	"github.com/cloudfoundry-community/docker-broker/src/internal/sso"
 	"github.com/cloudfoundry-community/docker-broker/src/internal/store"
 )
 
@@ -116,6 +121,9 @@ func serve(cfg Config, log *slog.Logger) error {
 		TombstoneWindow: cfg.TombstoneWindow.D(),
 		FetchImages:     cfg.FetchImages,
 	}
+	if cfg.Dashboard.developerDashboard() {
+		brokerCfg.DeveloperDashboard = strings.TrimRight(cfg.Dashboard.ExternalURL, "/") + dashboard.DeveloperPrefix
+	}
 	var m *metrics.Metrics
 	if cfg.Metrics.Enabled {
 		m = metrics.New()
@@ -142,13 +150,26 @@ func serve(cfg Config, log *slog.Logger) error {
 			metricsHandler = osbapi.NewMetricsHandler(m.Handler(log), cfg.metricsCredentials(), log)
 		}
 	}
+	if cfg.Dashboard.Enabled {
+		options = append(options, osbapi.ServeDashboard(dashboard.Handler(b, log), dashboard.Prefix, cfg.dashboardCredentials()))
+	}
+	if cfg.Dashboard.developerDashboard() {
+		tlsConfig, err := osbclient.TLSTrusting(cfg.Dashboard.CloudControllerCA)
+		if err != nil {
+			return fmt.Errorf("dashboard.cloud_controller_ca_cert: %w", err)
+		}
+		transport := http.DefaultTransport.(*http.Transport).Clone()
+		transport.TLSClientConfig = tlsConfig
+		signOn := sso.New(sso.Config{CloudController: cfg.Dashboard.CloudController, HTTP: &http.Client{Transport: transport, Timeout: 30 * time.Second}})
+		options = append(options, osbapi.ServeDeveloperDashboard(dashboard.DeveloperHandler(b, signOn, log), dashboard.DeveloperPrefix))
+	}
 	handler := osbapi.NewHandler(b, b, osbapi.Credentials{Username: cfg.Username, Password: cfg.Password}, log, options...)
 	server, served, err := startServer(cfg, handler, cfg.Port)
 	if err != nil {
 		return err
 	}
 	log.Info("docker-broker serving", "address", net.JoinHostPort(cfg.Address, strconv.Itoa(cfg.Port)), "tls", cfg.TLS.Cert != "", "services", len(cfg.catalog.Services), "start_ms", time.Since(started).Milliseconds(),
-		"metrics", cfg.Metrics.Enabled, "metrics_port", cfg.Metrics.Port)
+		"metrics", cfg.Metrics.Enabled, "dashboard", cfg.Dashboard.Enabled, "metrics_port", cfg.Metrics.Port)
 	servers := []*http.Server{server}
 	var metricsServed <-chan error // nil, never ready, without a listener of its own
 	if metricsHandler != nil {

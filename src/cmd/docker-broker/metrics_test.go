@@ -15,9 +15,9 @@ import (
 	"github.com/cloudfoundry-community/docker-broker/src/internal/testenv"
 )
 
-// renderedMetrics is the metrics key of broker.json as the docker-broker job renders it from
-// the metrics properties.
-func renderedMetrics(t *testing.T, metricsProperties map[string]any) any {
+// renderedConfig is the key of broker.json (metrics, dashboard) as the docker-broker job
+// renders it from the properties of the same name.
+func renderedConfig(t *testing.T, key string, properties map[string]any) any {
 	t.Helper()
 	root, err := testenv.ModuleRoot()
 	if err != nil {
@@ -33,8 +33,8 @@ func renderedMetrics(t *testing.T, metricsProperties map[string]any) any {
 	}
 	defer r.Close()
 	props := map[string]any{"password": "fault-test-password"}
-	if metricsProperties != nil {
-		props["metrics"] = metricsProperties
+	if properties != nil {
+		props[key] = properties
 	}
 	dst := t.TempDir()
 	if err := r.RenderJob(job, boshrelease.TemplateContext{Instance: boshrelease.Instance{Address: "127.0.0.1"}, Properties: props}, dst); err != nil {
@@ -48,7 +48,7 @@ func renderedMetrics(t *testing.T, metricsProperties map[string]any) any {
 	if err := json.Unmarshal(data, &rendered); err != nil {
 		t.Fatal(err)
 	}
-	return rendered["metrics"]
+	return rendered[key]
 }
 
 // scrapeStatus is the status of a scrape of url with those credentials.
@@ -68,7 +68,7 @@ func scrapeStatus(t *testing.T, url, username, password string) int {
 
 // The job's defaults serve /metrics on the broker's port behind the broker's credentials.
 func TestMetricsAreOnByDefaultBehindTheBrokersCredentials(t *testing.T) {
-	metrics := renderedMetrics(t, nil)
+	metrics := renderedConfig(t, "metrics", nil)
 	p := startBrokerProcess(t, seedServices(t), func(cfg map[string]any) { cfg["metrics"] = metrics })
 	if status := scrapeStatus(t, p.url+"/metrics", "", ""); status != http.StatusUnauthorized {
 		t.Errorf("a scrape without credentials: %d, want 401", status)
@@ -91,7 +91,7 @@ func TestMetricsAreOnByDefaultBehindTheBrokersCredentials(t *testing.T) {
 // Prometheus's credentials only; the broker's port no longer serves it.
 func TestMetricsPropertiesServeThemOnTheirOwnPortWithTheirOwnCredentials(t *testing.T) {
 	port := freePort(t)
-	metrics := renderedMetrics(t, map[string]any{"port": port, "username": "prometheus", "password": "scrape-password"})
+	metrics := renderedConfig(t, "metrics", map[string]any{"port": port, "username": "prometheus", "password": "scrape-password"})
 	p := startBrokerProcess(t, seedServices(t), func(cfg map[string]any) { cfg["metrics"] = metrics })
 	url := "http://127.0.0.1:" + strconv.Itoa(port) + "/metrics"
 	for _, c := range []struct {
@@ -126,7 +126,7 @@ func TestMetricsPropertiesServeThemOnTheirOwnPortWithTheirOwnCredentials(t *test
 
 // metrics.enabled: false serves no /metrics.
 func TestMetricsCanBeTurnedOff(t *testing.T) {
-	metrics := renderedMetrics(t, map[string]any{"enabled": false})
+	metrics := renderedConfig(t, "metrics", map[string]any{"enabled": false})
 	p := startBrokerProcess(t, seedServices(t), func(cfg map[string]any) { cfg["metrics"] = metrics })
 	if status := scrapeStatus(t, p.url+"/metrics", "broker", "fault-test-password"); status != http.StatusNotFound {
 		t.Errorf("GET /metrics: %d, want 404", status)

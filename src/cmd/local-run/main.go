@@ -116,7 +116,8 @@ func run(stateDir string, offerings []string) error {
 		return err
 	}
 	password, _ := store.Value("docker-broker-password")
-	printWelcome(sandbox, fmt.Sprint(password), services)
+	dashboardPassword, _ := store.Value("docker-broker-dashboard-password")
+	printWelcome(sandbox, fmt.Sprint(password), fmt.Sprint(dashboardPassword), services)
 
 	exited := make(chan *boshrelease.Process, len(procs))
 	for _, p := range procs {
@@ -266,7 +267,7 @@ func waitForImages(ctx context.Context, sandbox boshrelease.Sandbox, recipes []s
 }
 
 // printWelcome tells how to reach the broker, with requests for the first offering's first plan.
-func printWelcome(sandbox boshrelease.Sandbox, password string, services *catalog.Catalog) {
+func printWelcome(sandbox boshrelease.Sandbox, password, dashboardPassword string, services *catalog.Catalog) {
 	url := fmt.Sprintf("http://127.0.0.1:%d", brokerPort)
 	auth := "broker:" + password
 	service := services.Services[0]
@@ -288,8 +289,10 @@ Try it (%[8]s, plan %[9]s):
     %[1]s/v2/service_instances/i1/service_bindings/key1 -d '{"service_id":"%[10]s","plan_id":"%[11]s"}'
   curl -s -u %[7]s %[1]s/metrics | grep '^docker_broker_'
 
+The operator's dashboard: %[1]s/dashboard (user operator, password %[12]s)
+
 Ctrl-C stops the broker and dockerd (the containers keep running: live-restore).
 `, url, password, sandbox.Path("sys", "run", "docker", "docker.sock"),
 		sandbox.Path("sys", "log", "docker"), sandbox.Path("sys", "log", "docker-broker"), sandbox.Path("jobs"), auth,
-		service.Name, plan.Name, service.ID, plan.ID)
+		service.Name, plan.Name, service.ID, plan.ID, dashboardPassword)
 }

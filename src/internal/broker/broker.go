@@ -125,6 +125,10 @@ type Config struct {
 	HousekeepingInterval time.Duration
 	// Observer, when set, is told of operations, failed image pulls and container events.
 	Observer Observer
+	// DeveloperDashboard is the URL the developer dashboard's pages are under
+	// (https://broker.example.com:8080/manage); instances of an offering with a
+	// dashboard_client get theirs as dashboard_url. Empty: no dashboard_url.
+	DeveloperDashboard string
 }
 
 // Broker implements the OSB operations (osbapi.Broker).

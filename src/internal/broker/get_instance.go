@@ -19,7 +19,8 @@ func (b *Broker) GetInstance(_ context.Context, instanceID string) (osbapi.Insta
 	if inst.Operation.Kind == store.Update && inst.Operation.InProgress() {
 		return osbapi.InstanceResponse{}, osbapi.Unprocessable(osbapi.CodeConcurrencyError, "instance %s is being updated", instanceID)
 	}
-	return osbapi.InstanceResponse{ServiceID: inst.ServiceID, PlanID: inst.PlanID, Parameters: inst.Parameters, MaintenanceInfo: runningMaintenance(inst)}, nil
+	return osbapi.InstanceResponse{ServiceID: inst.ServiceID, PlanID: inst.PlanID, Parameters: inst.Parameters, MaintenanceInfo: runningMaintenance(inst),
+		DashboardURL: b.dashboardURL(inst.PlanID, inst.ID)}, nil
 }
 
 // runningMaintenance is the maintenance_info of the version inst runs; nil for an instance

@@ -15,6 +15,14 @@ import (
 
 // Provision is PUT /v2/service_instances/:id: record the instance, then create its container.
 func (b *Broker) Provision(ctx context.Context, req osbapi.ProvisionRequest) (osbapi.ProvisionResponse, error) {
+	resp, err := b.provision(ctx, req)
+	if err == nil {
+		resp.DashboardURL = b.dashboardURL(req.PlanID, req.InstanceID)
+	}
+	return resp, err
+}
+
+func (b *Broker) provision(ctx context.Context, req osbapi.ProvisionRequest) (osbapi.ProvisionResponse, error) {
 	service, plan, ok := b.cfg.Catalog.Plan(req.ServiceID, req.PlanID)
 	if !ok {
 		return osbapi.ProvisionResponse{}, osbapi.BadRequest("service_id %q with plan_id %q is not in this broker's catalog", req.ServiceID, req.PlanID)

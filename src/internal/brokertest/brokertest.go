@@ -17,6 +17,7 @@ import (
 	"github.com/cloudfoundry-community/docker-broker/src/internal/boshrelease"
 	"github.com/cloudfoundry-community/docker-broker/src/internal/broker"
 	"github.com/cloudfoundry-community/docker-broker/src/internal/catalog"
+	"github.com/cloudfoundry-community/docker-broker/src/internal/dashboard"
 	"github.com/cloudfoundry-community/docker-broker/src/internal/dockerengine"
 	"github.com/cloudfoundry-community/docker-broker/src/internal/metrics"
 	"github.com/cloudfoundry-community/docker-broker/src/internal/osbapi"
@@ -25,10 +26,12 @@ import (
 	"github.com/cloudfoundry-community/docker-broker/src/internal/testenv"
 )
 
-// The basic-auth credentials of every test broker.
+// The basic-auth credentials of every test broker, and of its dashboard.
 const (
-	Username = "broker"
-	Password = "a-broker-password"
+	Username          = "broker"
+	Password          = "a-broker-password"
+	DashboardUsername = "viewer"
+	DashboardPassword = "a-dashboard-password"
 )
 
 // Broker is a running broker and what it runs on.
@@ -97,7 +100,8 @@ func (b *Broker) start() {
 	}
 	log := slog.New(slog.NewJSONHandler(b.Logs, nil))
 	// Metrics are served as the docker-broker job serves them by default: at /metrics, behind
-	// the broker's credentials.
+	// the broker's credentials; the dashboard behind credentials of its own, as the manifest
+	// sets it up.
 	m := metrics.New()
 	cfg := b.Config
 	cfg.Observer = m
@@ -110,7 +114,8 @@ func (b *Broker) start() {
 		b.t.Fatal(err)
 	}
 	creds := osbapi.Credentials{Username: Username, Password: Password}
-	var handler http.Handler = osbapi.NewHandler(br, br, creds, log, osbapi.ObserveRequests(m), osbapi.ServeMetrics(m.Handler(log), creds))
+	var handler http.Handler = osbapi.NewHandler(br, br, creds, log, osbapi.ObserveRequests(m), osbapi.ServeMetrics(m.Handler(log), creds),
+		osbapi.ServeDashboard(dashboard.Handler(br, log), dashboard.Prefix, osbapi.Credentials{Username: DashboardUsername, Password: DashboardPassword}))
 	b.Store, b.Broker = st, br
 	b.handler.Store(&handler)
 }

@@ -237,6 +237,7 @@ func (s *Server) deleteBroker(w http.ResponseWriter, r *http.Request, u *user) {
 // plans gone from the catalog are removed unless instances still use them. Caller holds s.mu.
 func (s *Server) synchronize(b *broker, cat catalog) {
 	now := time.Now()
+	s.st.registerDashboardClients(cat)
 	keepOfferings, keepPlans := map[string]bool{}, map[string]bool{}
 	for _, svc := range cat.Services {
 		o := s.st.offeringByCatalogID(b.guid, svc.ID)

@@ -9,7 +9,8 @@
 //
 //	GET  /                                    root discovery document (links to v3, uaa, login)
 //	GET  /v3, /v3/info                        v3 links; platform info (osbapi_version 2.17)
-//	POST /oauth/token                         UAA: password, client_credentials and refresh_token grants; JWT access tokens
+//	POST /oauth/token                         UAA: password, client_credentials, refresh_token and authorization_code grants; JWT access tokens
+//	GET, POST /oauth/authorize                UAA: dashboard single sign-on (a login form, then a code to the dashboard client's redirect_uri)
 //	GET  /login                               UAA login info (prompts)
 //	GET, POST /v3/organizations[/:guid]       filters names, guids
 //	GET, POST /v3/spaces[/:guid]              filters names, guids, organization_guids; include=organization
@@ -48,6 +49,9 @@
 //     binding; credentials are kept and served by .../details.
 //   - Delete service: deletes the instance's bindings (DELETE at the broker), then DELETE the
 //     instance with accepts_incomplete=true, polled as above (410 counts as gone).
+//   - Dashboard SSO: registering a broker creates a UAA client per offering's dashboard_client;
+//     /oauth/authorize logs a user in and redirects to its redirect_uri with a code, which the
+//     client trades for the user's token with its secret (sso.go).
 //   - Brokers are called over HTTP, or over HTTPS verified against the system's CAs and
 //     Options.BrokerCACerts (the operator adds the broker's CA to Cloud Controller's trusted
 //     certificates): a certificate none of them signed makes the broker unreachable.
@@ -55,7 +59,7 @@
 //     COMPLETE or FAILED with errors; the Location header of the 202 points at the job.
 //
 // Not reproduced: apps, routes, app bindings, async bindings, instance updates other than
-// upgrades (name, tags, parameters, plan), sharing, dashboard SSO clients, quotas, feature
+// upgrades (name, tags, parameters, plan), sharing, UAA login sessions and consent, quotas, feature
 // flags, audit events, label selectors, ordering.
 package cfstandin
 
@@ -188,6 +192,8 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("GET /v3", s.v3Root)
 	mux.HandleFunc("GET /v3/info", s.info)
 	mux.HandleFunc("POST /oauth/token", s.token)
+	mux.HandleFunc("GET /oauth/authorize", s.authorize)
+	mux.HandleFunc("POST /oauth/authorize", s.authorize)
 	mux.HandleFunc("GET /login", s.loginInfo)
 
 	api := func(pattern string, h func(http.ResponseWriter, *http.Request, *user)) {

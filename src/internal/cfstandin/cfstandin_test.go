@@ -58,6 +58,7 @@ func newOSBBroker(t *testing.T) *osbBroker {
 			version := b.version
 			b.mu.Unlock()
 			fmt.Fprintf(w, `{"services":[{"id":"svc","name":"cache","description":"A cache","bindable":true,
+				"dashboard_client":{"id":"cache-dashboard","secret":"dashboard-secret","redirect_uri":"https://dash.example/callback"},
 				"plans":[{"id":"small","name":"small","description":"Small","maintenance_info":{"version":%q,"description":"cache %s"}},
 					{"id":"large","name":"large","description":"Large","free":false}]}]}`, version, version)
 		case strings.HasSuffix(r.URL.Path, "/last_operation"):

@@ -154,7 +154,14 @@ type catalog struct {
 		Tags           []string        `json:"tags"`
 		Requires       []string        `json:"requires"`
 		Metadata       json.RawMessage `json:"metadata"`
-		Plans          []struct {
+		// DashboardClient is the UAA client Cloud Controller creates for the offering's
+		// dashboard (single sign-on).
+		DashboardClient *struct {
+			ID          string `json:"id"`
+			Secret      string `json:"secret"`
+			RedirectURI string `json:"redirect_uri"`
+		} `json:"dashboard_client"`
+		Plans []struct {
 			ID              string          `json:"id"`
 			Name            string          `json:"name"`
 			Description     string          `json:"description"`

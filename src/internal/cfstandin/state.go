@@ -18,10 +18,15 @@ type state struct {
 	instances  []*instance
 	bindings   []*binding
 	jobs       map[string]*job
+	// dashboardClients are the UAA clients made from catalogs' dashboard_client, by id;
+	// codes the authorization codes issued to them and not yet redeemed.
+	dashboardClients map[string]dashboardClient
+	codes            map[string]authorizationCode
 }
 
 func newState() state {
-	return state{orgMembers: map[string]map[string]bool{}, jobs: map[string]*job{}}
+	return state{orgMembers: map[string]map[string]bool{}, jobs: map[string]*job{},
+		dashboardClients: map[string]dashboardClient{}, codes: map[string]authorizationCode{}}
 }
 
 type user struct {

@@ -69,8 +69,8 @@ func (s *Server) loginInfo(w http.ResponseWriter, _ *http.Request) {
 	})
 }
 
-// token is UAA's POST /oauth/token for the password, client_credentials and refresh_token
-// grants. The client authenticates with basic auth (the cf CLI as "cf" with an empty secret)
+// token is UAA's POST /oauth/token for the password, client_credentials, refresh_token and
+// authorization_code (dashboard single sign-on, sso.go) grants. The client authenticates with basic auth (the cf CLI as "cf" with an empty secret)
 // or with client_id/client_secret form fields.
 func (s *Server) token(w http.ResponseWriter, r *http.Request) {
 	if err := r.ParseForm(); err != nil {
@@ -94,6 +94,8 @@ func (s *Server) token(w http.ResponseWriter, r *http.Request) {
 		}
 	case "refresh_token":
 		u = s.st.userByGUID(s.refreshTokenUser(r.PostForm.Get("refresh_token")))
+	case "authorization_code":
+		u = s.st.codeUser(r.PostForm.Get("code"), clientID, clientSecret, r.PostForm.Get("redirect_uri"))
 	default:
 		s.mu.Unlock()
 		uaaError(w, http.StatusBadRequest, "unsupported_grant_type", "Unsupported grant type: "+grant)

@@ -3,7 +3,8 @@
 // X-Broker-API-Version), decodes and validates the wire format, and maps the Broker's answers
 // and errors to status codes and bodies exactly as the spec (../shared/reference/osb-notes.md)
 // asks. What an operation means is the Broker's business. The operator's endpoints live here
-// too: /admin/... (admin*.go) and Prometheus's /metrics (metrics.go).
+// too: /admin/... (admin*.go), Prometheus's /metrics (metrics.go) and the dashboard's pages
+// (dashboard.go).
 package osbapi
 
 import (
@@ -87,6 +88,12 @@ func NewHandler(b Broker, admin Admin, creds Credentials, log *slog.Logger, opti
 	root := h.newRouter()
 	if h.metrics != nil {
 		h.routeMetrics(root) // behind credentials of its own
+	}
+	if h.dashboard != nil {
+		h.routeDashboard(root) // behind credentials of its own
+	}
+	if h.developerDashboard != nil {
+		h.routeDeveloperDashboard(root) // behind single sign-on of its own
 	}
 	// Every route of r takes the broker's credentials.
 	r := root.NewRoute().Subrouter()
@@ -182,12 +189,18 @@ func allowedMethods(r *mux.Router, methods []string, req *http.Request) []string
 }
 
 type handler struct {
-	broker       Broker
-	admin        Admin
-	log          *slog.Logger
-	observer     RequestObserver // nil: none
-	metrics      http.Handler    // nil: no /metrics
-	metricsCreds Credentials
+	broker          Broker
+	admin           Admin
+	log             *slog.Logger
+	observer        RequestObserver // nil: none
+	metrics         http.Handler    // nil: no /metrics
+	metricsCreds    Credentials
+	dashboard       http.Handler // nil: no dashboard
+	dashboardPrefix string
+	dashboardCreds  Credentials
+	// developerDashboard is nil without one.
+	developerDashboard http.Handler
+	developerPrefix    string
 }
 
 // authenticate requires HTTP basic auth with creds on every request. Both values are compared
