@@ -97,7 +97,7 @@ func NewHandler(b Broker, admin Admin, creds Credentials, log *slog.Logger, opti
 	}
 	// Every route of r takes the broker's credentials.
 	r := root.NewRoute().Subrouter()
-	r.Use(authenticate(creds))
+	r.Use(authenticate(creds, brokerCredentials))
 
 	v2 := r.PathPrefix("/v2").Subrouter()
 	v2.Use(requireAPIVersion)
@@ -148,7 +148,7 @@ func (h *handler) newRouter() *mux.Router {
 // NotFoundHandler (gorilla/mux#751).
 func (h *handler) routeUnmatched(r *mux.Router, creds Credentials) {
 	methods := routeMethods(r)
-	unrouted := h.logRequests(authenticate(creds)(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+	unrouted := h.logRequests(authenticate(creds, brokerCredentials)(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		if allowed := allowedMethods(r, methods, req); len(allowed) > 0 {
 			w.Header().Set("Allow", strings.Join(allowed, ", "))
 			writeJSON(w, http.StatusMethodNotAllowed, errorBody{Description: req.Method + " is not a method of this endpoint; it takes " + strings.Join(allowed, ", ")})
@@ -203,9 +203,13 @@ type handler struct {
 	developerPrefix    string
 }
 
-// authenticate requires HTTP basic auth with creds on every request. Both values are compared
-// in constant time, through their hashes so that not even their lengths leak.
-func authenticate(creds Credentials) mux.MiddlewareFunc {
+// brokerCredentials names the credentials of the OSB and admin endpoints in a 401.
+const brokerCredentials = "the broker's username and password"
+
+// authenticate requires HTTP basic auth with creds on every request; a 401 says to use whose
+// credentials. Both values are compared in constant time, through their hashes so that not
+// even their lengths leak.
+func authenticate(creds Credentials, whose string) mux.MiddlewareFunc {
 	wantUser, wantPass := sha256.Sum256([]byte(creds.Username)), sha256.Sum256([]byte(creds.Password))
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -215,7 +219,7 @@ func authenticate(creds Credentials) mux.MiddlewareFunc {
 			passOK := subtle.ConstantTimeCompare(gotPass[:], wantPass[:])
 			if !ok || userOK&passOK != 1 {
 				w.Header().Set("WWW-Authenticate", `Basic realm="docker-broker"`)
-				writeJSON(w, http.StatusUnauthorized, errorBody{Description: "authentication required: use the broker's username and password"})
+				writeJSON(w, http.StatusUnauthorized, errorBody{Description: "authentication required: use " + whose})
 				return
 			}
 			next.ServeHTTP(w, r)

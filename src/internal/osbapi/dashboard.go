@@ -17,7 +17,7 @@ func ServeDashboard(dashboard http.Handler, prefix string, creds Credentials) Op
 
 // routeDashboard serves GET (and HEAD) under the dashboard's prefix behind its credentials.
 func (h *handler) routeDashboard(r *mux.Router) {
-	r.PathPrefix(h.dashboardPrefix).Handler(authenticate(h.dashboardCreds)(h.dashboard)).Methods(http.MethodGet, http.MethodHead)
+	r.PathPrefix(h.dashboardPrefix).Handler(authenticate(h.dashboardCreds, "the dashboard's username and password (the docker-broker job's dashboard.username and dashboard.password, else the broker's)")(h.dashboard)).Methods(http.MethodGet, http.MethodHead)
 }
 
 // ServeDeveloperDashboard serves the app developers' dashboard (package dashboard), every path

@@ -45,7 +45,7 @@ func NewMetricsHandler(metrics http.Handler, creds Credentials, log *slog.Logger
 
 // routeMetrics serves GET /metrics behind the metrics credentials.
 func (h *handler) routeMetrics(r *mux.Router) {
-	r.Handle("/metrics", authenticate(h.metricsCreds)(h.metrics)).Methods(http.MethodGet)
+	r.Handle("/metrics", authenticate(h.metricsCreds, "the metrics username and password (the docker-broker job's metrics.username and metrics.password, else the broker's)")(h.metrics)).Methods(http.MethodGet)
 }
 
 // observedRoute is the method and route a request is counted under: the matched route's

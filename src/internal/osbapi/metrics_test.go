@@ -82,6 +82,11 @@ func TestMetricsTakeTheirOwnCredentialsAndTheAPIKeepsTheBrokers(t *testing.T) {
 		if c.path == "/metrics" && (status == http.StatusOK) != (body == scrapeBody) {
 			t.Errorf("GET /metrics as %q answered %q", c.user, body)
 		}
+		// A 401 names the credentials that open the path, not always the broker's.
+		wantHint := map[string]string{"/metrics": "metrics.username", "/v2/catalog": "the broker's username"}[c.path]
+		if status == http.StatusUnauthorized && !strings.Contains(body, wantHint) {
+			t.Errorf("GET %s as %q: 401 saying %q, want it to name %q", c.path, c.user, body, wantHint)
+		}
 	}
 	if status, _ := send(t, http.MethodPost, srv.URL+"/metrics", brokerUser, brokerPassword); status != http.StatusMethodNotAllowed {
 		t.Errorf("POST /metrics: %d, want 405", status)
