@@ -50,13 +50,20 @@ func renderJob(t *testing.T, job string, properties map[string]any, links map[st
 // check-config, and its bin/run.
 func renderErrand(t *testing.T, job string, properties map[string]any, links map[string]boshrelease.Link) (registrar.Config, string, error) {
 	t.Helper()
+	return renderErrandWith(t, job, "registrar.json", registrar.LoadConfig, properties, links)
+}
+
+// renderErrandWith renders an errand job, loads its config/<config> with load and returns it
+// with its bin/run; the rendered config also passes `broker-registrar check-config`.
+func renderErrandWith[C any](t *testing.T, job, config string, load func(string) (C, error), properties map[string]any, links map[string]boshrelease.Link) (C, string, error) {
+	t.Helper()
+	var cfg C
 	dst, err := renderJob(t, job, properties, links)
 	if err != nil {
-		return registrar.Config{}, "", err
+		return cfg, "", err
 	}
-	path := filepath.Join(dst, "config", "registrar.json")
-	cfg, err := registrar.LoadConfig(path)
-	if err != nil {
+	path := filepath.Join(dst, "config", config)
+	if cfg, err = load(path); err != nil {
 		t.Fatalf("the rendered config does not load: %v", err)
 	}
 	run, err := os.ReadFile(filepath.Join(dst, "bin", "run"))

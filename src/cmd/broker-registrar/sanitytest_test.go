@@ -28,21 +28,7 @@ const sanityServices = `[{"id": "s-redis", "name": "redis32", "description": "Re
 // rendered config also passes `broker-registrar check-config`.
 func renderSanityTest(t *testing.T, properties map[string]any, links map[string]boshrelease.Link) (sanitytest.Config, string, error) {
 	t.Helper()
-	dst, err := renderJob(t, "sanity-test", properties, links)
-	if err != nil {
-		return sanitytest.Config{}, "", err
-	}
-	path := filepath.Join(dst, "config", "sanity-test.json")
-	cfg, err := sanitytest.LoadConfig(path)
-	if err != nil {
-		t.Fatalf("the rendered config does not load: %v", err)
-	}
-	run, err := os.ReadFile(filepath.Join(dst, "bin", "run"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	runCheckConfig(t, path)
-	return cfg, string(run), nil
+	return renderErrandWith(t, "sanity-test", "sanity-test.json", sanitytest.LoadConfig, properties, links)
 }
 
 func TestSanityTestErrandTakesTheBrokerAndItsServicesFromTheLink(t *testing.T) {
