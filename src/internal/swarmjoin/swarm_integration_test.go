@@ -59,7 +59,7 @@ func wantEntries(s *testenv.Swarm, managers int) []string {
 }
 
 func TestThreeVMsFormASwarmWithOneManager(t *testing.T) {
-	s := testenv.StartSwarm(t, testenv.SwarmOptions{Nodes: 3, Managers: 1, Prefix: "topo"})
+	s := testenv.StartSwarm(t, testenv.SwarmOptions{Nodes: 3, Managers: 1, Prefix: "topo1"})
 	if got, want := entries(t, s.Nodes[0].Engine), wantEntries(s, 1); !slices.Equal(got, want) {
 		t.Fatalf("swarm entries %v, want %v", got, want)
 	}
@@ -112,7 +112,7 @@ func TestThreeVMsFormASwarmWithOneManager(t *testing.T) {
 }
 
 func TestThreeManagersFormASwarm(t *testing.T) {
-	s := testenv.StartSwarm(t, testenv.SwarmOptions{Nodes: 3, Managers: 3, Prefix: "topo"})
+	s := testenv.StartSwarm(t, testenv.SwarmOptions{Nodes: 3, Managers: 3, Prefix: "topo3"})
 	if got, want := entries(t, s.Nodes[1].Engine), wantEntries(s, 3); !slices.Equal(got, want) {
 		t.Fatalf("swarm entries %v, want %v", got, want)
 	}

@@ -140,6 +140,9 @@ func (s *Swarm) address(i int) string {
 
 func (s *Swarm) netns(i int) string { return fmt.Sprintf("%s-n%d", s.opts.Prefix, i) }
 
+// hostVeth names the host's end of node i's veth pair.
+func (s *Swarm) hostVeth(i int) string { return fmt.Sprintf("%sv%d", s.opts.Prefix, i) }
+
 // ip runs the ip command.
 func ip(args ...string) error {
 	if out, err := exec.Command("ip", args...).CombinedOutput(); err != nil {
@@ -149,6 +152,7 @@ func ip(args ...string) error {
 }
 
 func (s *Swarm) makeBridge() error {
+	_ = exec.Command("ip", "link", "del", s.Bridge).Run() // left by a killed run
 	for _, args := range [][]string{
 		{"link", "add", s.Bridge, "type", "bridge"},
 		{"addr", "add", s.gwCIDR, "dev", s.Bridge},
@@ -163,8 +167,11 @@ func (s *Swarm) makeBridge() error {
 
 // addNode makes node i's network namespace, wired to the bridge by a veth pair.
 func (s *Swarm) addNode(i int) (*SwarmNode, error) {
-	ns, host := s.netns(i), fmt.Sprintf("%sv%d", s.opts.Prefix, i)
+	ns, host := s.netns(i), s.hostVeth(i)
 	gw, _, _ := net.ParseCIDR(s.gwCIDR)
+	// A run killed before its cleanup leaves its links behind; names are the prefix's own.
+	_ = exec.Command("ip", "link", "del", host).Run()
+	_ = exec.Command("ip", "netns", "del", ns).Run()
 	for _, args := range [][]string{
 		{"netns", "add", ns},
 		{"link", "add", host, "type", "veth", "peer", "name", "eth0", "netns", ns},
@@ -294,7 +301,9 @@ func (s *Swarm) remove(t testing.TB) {
 		}
 	}
 	for i := range s.opts.Nodes {
-		// Deleting the namespace deletes its veth end, and so the pair.
+		// The pair goes with its host end at once; deleting the namespace alone leaves it until
+		// the last process inside has exited, and the next swarm of this prefix would collide.
+		_ = exec.Command("ip", "link", "del", s.hostVeth(i)).Run()
 		_ = exec.Command("ip", "netns", "del", s.netns(i)).Run()
 	}
 	_ = exec.Command("ip", "link", "del", s.Bridge).Run()
