@@ -151,7 +151,7 @@ func (b *Broker) inheritFromPredecessor(binding *store.Binding, plan catalog.Pla
 // bindResponse is the answer to a bind: the credentials of user (nil: the instance's), the
 // endpoints apps must reach, the syslog drain.
 func (b *Broker) bindResponse(plan catalog.Plan, inst store.Instance, user *store.BindingUser) (osbapi.BindResponse, error) {
-	host := b.cfg.ExternalHost
+	host := b.host(inst)
 	creds, err := credentials.ForBinding(plan, inst, host, user)
 	if err != nil {
 		return osbapi.BindResponse{}, err

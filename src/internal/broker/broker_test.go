@@ -70,6 +70,9 @@ func (c *fakeClock) Advance(d time.Duration) {
 type env struct {
 	t      *testing.T
 	engine *fakeEngine
+	// brokerEngine, when set, is what the broker gets in place of engine: engine wrapped in
+	// what a test adds to it.
+	brokerEngine Engine
 	store  *store.Store
 	clock  *fakeClock
 	cfg    Config
@@ -162,7 +165,11 @@ func buildEnv(t *testing.T, configure func(*Config, *fakeEngine)) *env {
 }
 
 func (e *env) newBroker() *Broker {
-	b, err := New(e.cfg, e.engine, e.store, slog.New(slog.NewJSONHandler(e.logs, nil)))
+	var engine Engine = e.engine
+	if e.brokerEngine != nil {
+		engine = e.brokerEngine
+	}
+	b, err := New(e.cfg, engine, e.store, slog.New(slog.NewJSONHandler(e.logs, nil)))
 	if err != nil {
 		e.t.Fatal(err)
 	}

@@ -43,6 +43,9 @@ func (b *Broker) runContainer(ctx context.Context, inst *store.Instance, service
 	if len(ports) == 0 {
 		ports = img.ExposedPorts
 	}
+	if err := b.place(ctx, inst, plan); err != nil {
+		return err
+	}
 	if err := b.allocatePorts(inst, ports); err != nil {
 		return err
 	}
@@ -117,7 +120,7 @@ func (b *Broker) adoptOrCreate(ctx context.Context, spec dockerengine.ContainerS
 // recreated.
 func (b *Broker) containerSpec(inst store.Instance, service catalog.Service, plan catalog.Plan) (dockerengine.ContainerSpec, []volumeFile, error) {
 	c := plan.Container
-	facts := catalog.NewInstanceFacts(inst.ID, containerName(inst.ID), b.cfg.ExternalHost, inst.Ports)
+	facts := catalog.NewInstanceFacts(inst.ID, containerName(inst.ID), b.host(inst), inst.Ports)
 	env, err := c.RenderEnvironment(facts)
 	if err != nil {
 		return dockerengine.ContainerSpec{}, nil, planMisfit(err)
@@ -147,6 +150,7 @@ func (b *Broker) containerSpec(inst store.Instance, service catalog.Service, pla
 	spec := dockerengine.ContainerSpec{
 		Name:       containerName(inst.ID),
 		Image:      c.ImageRef(),
+		Node:       inst.Node,
 		Hostname:   c.Hostname,
 		Cmd:        c.Command,
 		Entrypoint: c.Entrypoint,

@@ -125,7 +125,7 @@ func (b *Broker) dashboardInstance(inst store.Instance, c dockerengine.Container
 		}
 	}
 	row := dashboard.Instance{
-		ID: inst.ID, Host: b.cfg.ExternalHost, State: instanceState(inst), Container: c.State, Health: c.Health,
+		ID: inst.ID, Host: b.host(inst), State: instanceState(inst), Container: c.State, Health: c.Health,
 		Running: inst.MaintenanceInfo, Bindings: len(bindings), CreatedAt: inst.CreatedAt,
 		Operation: dashboard.Operation{
 			Kind: inst.Operation.Kind, State: inst.Operation.State, Description: credentials.Redact(inst.Operation.Description, secrets...),

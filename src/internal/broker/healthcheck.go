@@ -172,24 +172,58 @@ func (b *Broker) healthy(ctx context.Context, c dockerengine.Container, check ch
 		}
 		return nil
 	}
-	number, proto, _ := strings.Cut(check.port, "/")
-	if check.port == "" || proto != "tcp" {
+	if _, proto, _ := strings.Cut(check.port, "/"); check.port == "" || proto != "tcp" {
 		return nil // nothing to connect to: running is all there is to check
 	}
-	if c.IPAddress == "" {
-		// The engine reports a container it is restarting as running, without an address.
-		return errors.New("its container has no network address yet")
+	address, err := portAddress(c, check.port)
+	if err != nil {
+		return err
 	}
-	conn, err := net.DialTimeout("tcp", net.JoinHostPort(c.IPAddress, number), time.Second)
+	conn, err := net.DialTimeout("tcp", address, time.Second)
 	if err != nil {
 		return fmt.Errorf("nothing accepts connections on its port %s", check.port)
 	}
 	defer conn.Close()
-	if check.probe == nil {
+	switch {
+	case check.probe != nil:
+		_ = conn.SetDeadline(time.Now().Add(2 * time.Second))
+		return check.probe(conn)
+	case c.Node != "":
+		return stillOpen(conn, check.port)
+	}
+	return nil
+}
+
+// portAddress is where the broker reaches the container's port: the container's own address,
+// or, on a machine other than the broker's, the port published at that machine's address.
+func portAddress(c dockerengine.Container, port string) (string, error) {
+	if c.Node == "" {
+		if c.IPAddress == "" {
+			// The engine reports a container it is restarting as running, without an address.
+			return "", errors.New("its container has no network address yet")
+		}
+		number, _, _ := strings.Cut(port, "/")
+		return net.JoinHostPort(c.IPAddress, number), nil
+	}
+	for _, p := range c.Ports {
+		if p.ContainerPort == port && p.HostPort != "" {
+			return net.JoinHostPort(p.HostIP, p.HostPort), nil
+		}
+	}
+	return "", fmt.Errorf("its port %s is not published on its node %s", port, c.Node)
+}
+
+// stillOpen tells a service that took the connection from docker-proxy, which accepts on a
+// published port whatever the container behind does and closes at once when nothing listens
+// there: a connection still open (or answering) after a moment is the service's.
+func stillOpen(conn net.Conn, port string) error {
+	_ = conn.SetReadDeadline(time.Now().Add(200 * time.Millisecond))
+	_, err := conn.Read(make([]byte, 1))
+	var timeout net.Error
+	if err == nil || errors.As(err, &timeout) && timeout.Timeout() {
 		return nil
 	}
-	_ = conn.SetDeadline(time.Now().Add(2 * time.Second))
-	return check.probe(conn)
+	return fmt.Errorf("nothing accepts connections on its port %s behind the published one", port)
 }
 
 // probePostgres sends a PostgreSQL startup message and wants the server to ask for

@@ -38,6 +38,9 @@ type ContainerSpec struct {
 	// NetworkMode is the container's network: "" is the engine's default bridge, "host" the
 	// host's own network (a client that must reach the host's published ports as apps do).
 	NetworkMode string `json:",omitempty"`
+	// Node is the machine the container must run on, for an engine that spreads containers
+	// over several (a swarm node id); empty on a plain engine.
+	Node string `json:",omitempty"`
 }
 
 // Ulimit is a resource limit (setrlimit) of the container's processes, by Docker's name for it
@@ -76,6 +79,9 @@ type Container struct {
 	RestartCount int
 	Ports        []PortMapping // published ports as the engine bound them
 	IPAddress    string        // on its first network; how the host reaches it directly
+	// Node is the machine it runs on when that is not the engine's own (a swarm node id): the
+	// host does not reach IPAddress there, only the published ports on the node's address.
+	Node string
 }
 
 // ErrNotFound is what a missing container or image is (errors.Is), for fakes of the engine.

@@ -33,6 +33,12 @@ type Instance struct {
 	// Ports maps each published container port ("6379/tcp") to its host port ("20001"). They are
 	// allocated once and reused on every recreate, so that they never change under an app.
 	Ports map[string]string `json:"ports"`
+	// Node is the machine that holds the instance's data and runs its container, decided once
+	// when its engine spreads instances over several (a swarm node id); empty beside a plain
+	// engine. Host is that machine's address, where apps reach the ports; empty: the broker's
+	// external host.
+	Node string `json:"node,omitempty"`
+	Host string `json:"host,omitempty"`
 	// Provisioned is set when the provision succeeded: only then can the instance be bound,
 	// fetched or updated.
 	Provisioned bool `json:"provisioned"`

@@ -16,8 +16,8 @@ const pollInterval = 200 * time.Millisecond
 // sharesPerCPU is Docker's CPU weight of one full CPU: cpu_shares 1024 reserves one CPU.
 const sharesPerCPU = 1024
 
-// CreateContainer creates the service of spec, stopped (zero replicas), on the node Place
-// chose for it, and returns the service id, which every other call takes as the container's
+// CreateContainer creates the service of spec, stopped (zero replicas), on spec.Node (the node
+// Place chose for it when that is empty), and returns the service id, which every other call takes as the container's
 // id. Its task runs the image by the id the node has for spec.Image, which the node then does
 // not try to pull first. A swarm honours cpu_shares only as a reservation: shares/1024 CPUs
 // are set aside on the node for the scheduler; the container runs with the default CPU weight.
@@ -28,9 +28,12 @@ func (e *Engine) CreateContainer(ctx context.Context, spec dockerengine.Containe
 	if refused := refusedSettings(spec); len(refused) > 0 {
 		return "", fmt.Errorf("container %s: a swarm service cannot take %s", spec.Name, strings.Join(refused, ", "))
 	}
-	nodeID, err := e.Place(ctx, spec.Name, spec.Memory)
-	if err != nil {
-		return "", err
+	nodeID := spec.Node
+	if nodeID == "" {
+		var err error
+		if nodeID, err = e.place(ctx, spec.Name, spec.Memory); err != nil {
+			return "", err
+		}
 	}
 	n, err := e.member(nodeID)
 	if err != nil {
@@ -197,7 +200,9 @@ func (e *Engine) InspectContainer(ctx context.Context, idOrName string) (dockere
 	case err != nil:
 		return dockerengine.Container{}, err
 	}
-	c.State, c.Running, c.Health, c.Pid, c.ExitCode, c.IPAddress = onNode.State, onNode.Running, onNode.Health, onNode.Pid, onNode.ExitCode, onNode.IPAddress
+	// Not its IPAddress: that is an address on the node's own bridge, which the broker's
+	// machine does not reach (or where one of its own containers may have it).
+	c.State, c.Running, c.Health, c.Pid, c.ExitCode = onNode.State, onNode.Running, onNode.Health, onNode.Pid, onNode.ExitCode
 	return c, nil
 }
 
@@ -260,13 +265,9 @@ func (e *Engine) health(ctx context.Context, nodes []dockerengine.Node, labels m
 // container is the service svc with its tasks on node as the engine's container, in the
 // terms of its current task alone.
 func (e *Engine) container(svc dockerengine.Service, tasks []dockerengine.Task, node dockerengine.Node) dockerengine.Container {
-	c := dockerengine.Container{ID: svc.ID, Name: svc.Name, Image: svc.Image, Labels: svc.Labels, Health: "none"}
-	address := e.cfg.Nodes[node.ID].Address
-	if address == "" {
-		address = node.Addr
-	}
+	c := dockerengine.Container{ID: svc.ID, Name: svc.Name, Image: svc.Image, Labels: svc.Labels, Health: "none", Node: svc.NodeID}
 	for _, p := range svc.Ports {
-		p.HostIP = address
+		p.HostIP = e.address(node)
 		c.Ports = append(c.Ports, p)
 	}
 	for _, t := range tasks {

@@ -37,29 +37,41 @@ func testSwarm(t *testing.T, maxPerNode int, nodes ...dockerengine.Node) (*Engin
 func TestPlaceChoosesTheNodeWithTheMostFreeMemory(t *testing.T) {
 	e, m, _ := testSwarm(t, 0, node("a", 8*gib), node("b", 16*gib), node("c", 16*gib))
 	m.addService("other", "c", 10*gib) // c has 6 GiB free, b 16, a 8
-	got, err := e.Place(context.Background(), "cf-1", gib)
+	got, address, err := e.Place(context.Background(), "cf-1", gib)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got != "b" {
-		t.Errorf("placed on %s, want b (16 GiB free against a's 8 and c's 6)", got)
+	if got != "b" || address != "addr-b" {
+		t.Errorf("placed on %s at %s, want b (16 GiB free against a's 8 and c's 6) at its address addr-b", got, address)
+	}
+}
+
+func TestCreateContainerPinsTheServiceToTheNodeTheSpecNames(t *testing.T) {
+	// The broker recorded node a before a restart forgot the placement; b has more room now.
+	e, m, _ := testSwarm(t, 0, node("a", 2*gib), node("b", 16*gib))
+	id, err := e.CreateContainer(context.Background(), dockerengine.ContainerSpec{Name: "cf-1", Image: "redis:7", Memory: gib, Node: "a"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if svc, _ := m.InspectService(context.Background(), id); svc.NodeID != "a" {
+		t.Errorf("service on %q, want a: the node that holds the instance's directories", svc.NodeID)
 	}
 }
 
 func TestPlaceCountsPlacementsWhoseServiceIsNotCreatedYet(t *testing.T) {
 	e, _, _ := testSwarm(t, 0, node("a", 8*gib), node("b", 8*gib))
-	first, err := e.Place(context.Background(), "cf-1", 2*gib)
+	first, _, err := e.Place(context.Background(), "cf-1", 2*gib)
 	if err != nil {
 		t.Fatal(err)
 	}
-	second, err := e.Place(context.Background(), "cf-2", 2*gib)
+	second, _, err := e.Place(context.Background(), "cf-2", 2*gib)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if first == second {
 		t.Errorf("both instances placed on %s: the first's reservation did not count before its service existed", first)
 	}
-	again, err := e.Place(context.Background(), "cf-1", 2*gib)
+	again, _, err := e.Place(context.Background(), "cf-1", 2*gib)
 	if err != nil || again != first {
 		t.Errorf("placing cf-1 again gave %q, %v; want its first placement %s", again, err, first)
 	}
@@ -69,7 +81,7 @@ func TestPlaceRespectsMaxContainersPerNode(t *testing.T) {
 	e, m, _ := testSwarm(t, 2, node("big", 64*gib), node("small", 4*gib))
 	m.addService("x", "big", gib)
 	m.addService("y", "big", gib)
-	got, err := e.Place(context.Background(), "cf-1", gib)
+	got, _, err := e.Place(context.Background(), "cf-1", gib)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -79,7 +91,7 @@ func TestPlaceRespectsMaxContainersPerNode(t *testing.T) {
 	m.addService("z", "small", gib)
 	m.addService("w", "small", gib)
 	e.placed("cf-1")
-	if _, err := e.Place(context.Background(), "cf-2", gib); !errors.Is(err, ErrNoCapacity) {
+	if _, _, err := e.Place(context.Background(), "cf-2", gib); !errors.Is(err, ErrNoCapacity) {
 		t.Errorf("every node at its maximum: got %v, want ErrNoCapacity", err)
 	}
 }
@@ -89,11 +101,11 @@ func TestPlaceTakesOnlyReadyActiveReachableNodesWithRoomForTheReservation(t *tes
 	down.State, drained.Availability = "down", "drain"
 	e, m, _ := testSwarm(t, 0, down, drained, node("ok", 2*gib))
 	m.nodes["unknown"] = unknown // a member the broker has no engine for
-	got, err := e.Place(context.Background(), "cf-1", gib)
+	got, _, err := e.Place(context.Background(), "cf-1", gib)
 	if err != nil || got != "ok" {
 		t.Errorf("placed on %q, %v; want ok, the only ready, active node the broker reaches", got, err)
 	}
-	if _, err := e.Place(context.Background(), "cf-2", 2*gib); !errors.Is(err, ErrNoCapacity) {
+	if _, _, err := e.Place(context.Background(), "cf-2", 2*gib); !errors.Is(err, ErrNoCapacity) {
 		t.Errorf("2 GiB on a node with 1 GiB unreserved: got %v, want ErrNoCapacity", err)
 	}
 }
@@ -333,7 +345,7 @@ func TestAFailedCreateKeepsItsNodeUntilTheInstanceIsTakenDown(t *testing.T) {
 	if _, err := e.CreateContainer(ctx, spec); !dockerengine.IsNotFound(err) {
 		t.Fatalf("create without the image on the node: %v, want not found", err)
 	}
-	if got, _ := e.Place(ctx, "cf-2", 2*gib); got != "b" {
+	if got, _, _ := e.Place(ctx, "cf-2", 2*gib); got != "b" {
 		t.Errorf("the next instance went to %s, want b: cf-1's 2 GiB on a still count", got)
 	}
 	if err := e.StopContainer(ctx, "cf-1", 0); !dockerengine.IsNotFound(err) {

@@ -20,15 +20,38 @@ type placement struct {
 // ErrNoCapacity is what Place returns when no node can take another instance.
 var ErrNoCapacity = errors.New("no swarm node can take another instance")
 
-// Place returns the node the service name runs on: the node of the existing service of that
-// name, else the one decided for it before, else the ready, active node with the most memory
-// free after its services' reservations (the fewest services on a tie) that is below the
-// per-node maximum and can hold memory more. The broker creates the instance's directories
-// on that node before it creates the service, which CreateContainer then pins to it.
+// Place returns the node the service name runs on, with the address where clients reach the
+// ports it publishes: the node of the existing service of that name, else the one decided for
+// it before, else the ready, active node with the most memory free after its services'
+// reservations (the fewest services on a tie) that is below the per-node maximum and can hold
+// memory more. The broker records the node, creates the instance's directories there and asks
+// for the container on it (ContainerSpec.Node).
 //
 // Memory reservations, not the swarm's scheduler, decide: the scheduler would place a task
 // only after its directories must already exist on the node, and never moves it after.
-func (e *Engine) Place(ctx context.Context, name string, memory int64) (string, error) {
+func (e *Engine) Place(ctx context.Context, name string, memory int64) (node, address string, err error) {
+	node, err = e.place(ctx, name, memory)
+	if err != nil {
+		return "", "", err
+	}
+	described, err := e.cfg.Manager.InspectNode(ctx, node)
+	if err != nil {
+		return "", "", err
+	}
+	return node, e.address(described), nil
+}
+
+// address is where clients reach the ports node publishes: the address the broker was given
+// for it, else the one it reaches the managers from.
+func (e *Engine) address(node dockerengine.Node) string {
+	if a := e.cfg.Nodes[node.ID].Address; a != "" {
+		return a
+	}
+	return node.Addr
+}
+
+// place is Place's node.
+func (e *Engine) place(ctx context.Context, name string, memory int64) (string, error) {
 	svc, err := e.cfg.Manager.InspectService(ctx, name)
 	switch {
 	case err == nil:
