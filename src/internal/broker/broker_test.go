@@ -73,11 +73,11 @@ type env struct {
 	// brokerEngine, when set, is what the broker gets in place of engine: engine wrapped in
 	// what a test adds to it.
 	brokerEngine Engine
-	store  *store.Store
-	clock  *fakeClock
-	cfg    Config
-	b      *Broker
-	logs   *testenv.LogBuffer // what every broker of the env logged
+	store        *store.Store
+	clock        *fakeClock
+	cfg          Config
+	b            *Broker
+	logs         *testenv.LogBuffer // what every broker of the env logged
 }
 
 // loadCatalog parses testdata/services.json, with health checks that poll fast and are
