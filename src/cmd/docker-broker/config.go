@@ -51,6 +51,7 @@ type Config struct {
 
 	Metrics   MetricsConfig   `json:"metrics"`
 	Dashboard DashboardConfig `json:"dashboard"`
+	Swarm     SwarmConfig     `json:"swarm"`
 
 	catalog *catalog.Catalog
 	ports   [2]int
@@ -105,6 +106,56 @@ type DashboardConfig struct {
 	// CloudControllerCA is the PEM certificate of a CA that signed Cloud Controller's and
 	// UAA's certificates, trusted besides the system's.
 	CloudControllerCA string `json:"cloud_controller_ca_cert"`
+}
+
+// SwarmConfig puts the instances on the Docker Swarm the docker VMs form
+// (operators/scale-out.yml): docker_socket is then a manager's engine, and every node's own
+// engine is reached on TCP with mutual TLS for the work on its disk and containers.
+type SwarmConfig struct {
+	Enabled bool `json:"enabled"`
+	// Nodes are the Engine APIs (host:port) of every docker VM, the broker's own included. A
+	// node's host is also where apps reach the ports of its instances.
+	Nodes []string `json:"nodes"`
+	// TLS are the PEM files of the CA that signed the nodes' server certificate and of the
+	// client certificate the broker presents; ServerName is the name the server certificate
+	// carries (the nodes are reached at their IP).
+	TLS struct {
+		CACert     string `json:"ca_cert"`
+		Cert       string `json:"cert"`
+		Key        string `json:"key"`
+		ServerName string `json:"server_name"`
+	} `json:"tls"`
+	// MaxContainersPerNode bounds the instances on one node; 0 is unlimited.
+	MaxContainersPerNode int `json:"max_containers_per_node"`
+	// DiskHelperImage is the image of the helper containers that work on a node's disk: one
+	// with a POSIX shell and GNU tar, on every node.
+	DiskHelperImage string `json:"disk_helper_image"`
+}
+
+// check adds the problems of an enabled swarm section.
+func (s SwarmConfig) check(errs *config.Errors) {
+	if !s.Enabled {
+		return
+	}
+	if len(s.Nodes) == 0 {
+		errs.Add("swarm.nodes", "is required with swarm.enabled: the Engine API (host:port) of every docker VM, from the docker link")
+	}
+	for i, n := range s.Nodes {
+		if _, _, err := net.SplitHostPort(n); err != nil {
+			errs.Add(fmt.Sprintf("swarm.nodes[%d]", i), "%q is not host:port of a docker VM's Engine API (e.g. 10.0.0.11:2376)", n)
+		}
+	}
+	for _, f := range []struct{ key, value string }{{"swarm.tls.ca_cert", s.TLS.CACert}, {"swarm.tls.cert", s.TLS.Cert}, {"swarm.tls.key", s.TLS.Key}} {
+		if !filepath.IsAbs(f.value) {
+			errs.Add(f.key, "must be the absolute path of a PEM file with swarm.enabled (the nodes' Engine API takes mutual TLS only), got %q", f.value)
+		}
+	}
+	if s.MaxContainersPerNode < 0 {
+		errs.Add("swarm.max_containers_per_node", "must not be negative (0 is unlimited)")
+	}
+	if s.DiskHelperImage == "" {
+		errs.Add("swarm.disk_helper_image", "is required with swarm.enabled: an image with a POSIX shell and GNU tar that every node has (a plan's Debian-based image: the broker pulls every plan's image on every node)")
+	}
 }
 
 // developerDashboard tells whether the developers' dashboard is served.
@@ -208,6 +259,7 @@ func loadConfig(path string) (Config, []string, error) {
 			errs.Add(f.path, "%q is not an http(s) URL", f.value)
 		}
 	}
+	c.Swarm.check(&errs)
 	if c.MaxContainers < 0 {
 		errs.Add("max_containers", "must not be negative (0 is unlimited)")
 	}

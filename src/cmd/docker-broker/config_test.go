@@ -47,13 +47,15 @@ func TestConfigProblemsNameTheirField(t *testing.T) {
 		"port_range": "40000-30000", "data_dir": "relative", "tls": {"cert": "/c.pem"},
 		"metrics": {"port": 70000, "password": "short"},
 		"dashboard": {"username": "viewer"},
+		"swarm": {"enabled": true, "nodes": ["10.0.0.11"], "tls": {"cert": "client.pem"}, "max_containers_per_node": -1},
 		"services": [{"id": "s", "name": "svc", "description": "d", "plans": [{"id": "p", "name": "free", "description": "d",
 			"container": {"backend": "docker", "image": "redis", "memory": "1x"}}]}]
 	}`))
 	if err == nil {
 		t.Fatal("accepted")
 	}
-	for _, field := range []string{"username:", "password:", "address:", "port:", "bind_ip:", "port_range:", "data_dir:", "tls:", "external_host:", "metrics.port:", "metrics:", "dashboard:", "services[0].plans[0].container.memory:"} {
+	for _, field := range []string{"username:", "password:", "address:", "port:", "bind_ip:", "port_range:", "data_dir:", "tls:", "external_host:", "metrics.port:", "metrics:", "dashboard:", "services[0].plans[0].container.memory:",
+		"swarm.nodes[0]:", "swarm.tls.ca_cert:", "swarm.tls.cert:", "swarm.tls.key:", "swarm.max_containers_per_node:", "swarm.disk_helper_image:"} {
 		if !strings.Contains(err.Error(), field) {
 			t.Errorf("no problem reported for %s in:\n%v", field, err)
 		}

@@ -1,5 +1,6 @@
 // docker-broker is the Open Service Broker of the BOSH `docker-broker` job: every service
-// instance is a Docker container with its own persistent directories and host ports. It also
+// instance is a Docker container with its own persistent directories and host ports (on a
+// swarm, config key swarm: a one-replica service on the node that holds its directories). It also
 // serves Prometheus metrics at /metrics (config key metrics) and the operator's dashboard at
 // /dashboard (config key dashboard), unless they are turned off.
 //
@@ -121,6 +122,15 @@ func serve(cfg Config, log *slog.Logger) error {
 		TombstoneWindow: cfg.TombstoneWindow.D(),
 		FetchImages:     cfg.FetchImages,
 	}
+	var brokerEngine broker.Engine = engine
+	if cfg.Swarm.Enabled {
+		s, err := connectSwarm(ctx, cfg, engine, st, log)
+		if err != nil {
+			return err
+		}
+		defer s.Close() // after the broker's Shutdown, deferred below
+		brokerEngine, brokerCfg.Disk = s.engine, s.disk
+	}
 	if cfg.Dashboard.developerDashboard() {
 		brokerCfg.DeveloperDashboard = strings.TrimRight(cfg.Dashboard.ExternalURL, "/") + dashboard.DeveloperPrefix
 	}
@@ -129,7 +139,7 @@ func serve(cfg Config, log *slog.Logger) error {
 		m = metrics.New()
 		brokerCfg.Observer = m
 	}
-	b, err := broker.New(brokerCfg, engine, st, log)
+	b, err := broker.New(brokerCfg, brokerEngine, st, log)
 	if err != nil {
 		return err
 	}

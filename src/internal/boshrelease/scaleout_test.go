@@ -77,6 +77,9 @@ func TestScaleOutMakesTheDockerVMsOneSwarm(t *testing.T) {
 			if out, err := exec.Command(binary(t, "docker-supervisor"), "check-config", config).CombinedOutput(); err != nil {
 				t.Errorf("VM %d: check-config: %v\n%s", i, err, out)
 			}
+			if i == 0 {
+				checkBrokerOnTheSwarm(t, dst, instances)
+			}
 			// One broker, on the bootstrap VM: the others render no process and no-op scripts.
 			monit, _ := os.ReadFile(filepath.Join(dst, "docker-broker/monit"))
 			if hasProcess := strings.Contains(string(monit), "check process docker-broker"); hasProcess != (i == 0) {
@@ -94,5 +97,37 @@ func TestScaleOutRefusesAnEvenNumberOfManagers(t *testing.T) {
 	_, _, err := renderScaleOut(t, 2)
 	if err == nil || !strings.Contains(err.Error(), "swarm.managers must be 1 or 3") {
 		t.Fatalf("swarm.managers 2: %v, want the template to refuse it", err)
+	}
+}
+
+// checkBrokerOnTheSwarm checks the broker's config on the bootstrap VM rendered in dst: on the
+// swarm, with every docker VM's Engine API and the TLS files to reach them.
+func checkBrokerOnTheSwarm(t *testing.T, dst string, instances []boshrelease.Instance) {
+	t.Helper()
+	config := filepath.Join(dst, "docker-broker/config/broker.json")
+	var broker struct {
+		Swarm struct {
+			Enabled bool     `json:"enabled"`
+			Nodes   []string `json:"nodes"`
+			TLS     struct {
+				CACert string `json:"ca_cert"`
+				Cert   string `json:"cert"`
+				Key    string `json:"key"`
+			} `json:"tls"`
+		} `json:"swarm"`
+	}
+	readJSON(t, config, &broker)
+	var wantNodes []string
+	for _, in := range instances {
+		wantNodes = append(wantNodes, in.Address+":4243")
+	}
+	if !broker.Swarm.Enabled || !slices.Equal(broker.Swarm.Nodes, wantNodes) {
+		t.Errorf("broker's swarm: enabled %v, nodes %v; want on with every docker VM %v", broker.Swarm.Enabled, broker.Swarm.Nodes, wantNodes)
+	}
+	for _, f := range []struct{ path, pem string }{{broker.Swarm.TLS.CACert, "CERTIFICATE"}, {broker.Swarm.TLS.Cert, "CERTIFICATE"}, {broker.Swarm.TLS.Key, "PRIVATE KEY"}} {
+		rendered := filepath.Join(dst, "docker-broker/config", filepath.Base(f.path))
+		if body, err := os.ReadFile(rendered); err != nil || !strings.Contains(string(body), f.pem) {
+			t.Errorf("%s: %v; want a PEM %s", rendered, err, f.pem)
+		}
 	}
 }

@@ -43,6 +43,10 @@ type Engine interface {
 	StreamExec(ctx context.Context, execID string, stdin io.Reader, stdout io.Writer) (dockerengine.ExecResult, error)
 }
 
+// ErrNotPlaced is what Config.EngineOf returns (wrapped) for an instance that has no node yet,
+// and so no directory anywhere: it exists nowhere, and removing it does nothing.
+var ErrNotPlaced = errors.New("the instance has no node yet")
+
 // LabelHelper marks the helper containers, so that an operator tells them from the instances'.
 const LabelHelper = "docker-broker.disk-helper"
 
@@ -53,7 +57,8 @@ type Config struct {
 	Root, Retention string
 	// Image is the helper containers' image, present on every node (see the package comment).
 	Image string
-	// EngineOf is the engine of the node that holds (or will hold) the instance's directory.
+	// EngineOf is the engine of the node that holds (or will hold) the instance's directory;
+	// an error wrapping ErrNotPlaced when the instance has no node yet.
 	EngineOf func(ctx context.Context, instanceID string) (Engine, error)
 	// Nodes are the engines of every node, for what concerns them all: listing directories and
 	// purging retained data.
@@ -237,6 +242,9 @@ func (d *Disk) inInstanceDir(ctx context.Context, instanceID, sub string, work f
 // Exists says whether the instance has a directory on its node.
 func (d *Disk) Exists(ctx context.Context, instanceID string) (bool, error) {
 	out, err := d.onNode(ctx, instanceID, `if [ -d "$1" ]; then echo yes; fi`, d.inNode(d.Dir(instanceID)))
+	if errors.Is(err, ErrNotPlaced) {
+		return false, nil
+	}
 	if err != nil {
 		return false, fmt.Errorf("looking for the directory of instance %s on its node: %w", instanceID, err)
 	}
@@ -306,7 +314,8 @@ func (d *Disk) WriteSecret(ctx context.Context, instanceID, rel string, value []
 
 // Remove deletes the instance's directory on its node, if any.
 func (d *Disk) Remove(ctx context.Context, instanceID string) error {
-	if _, err := d.onNode(ctx, instanceID, `rm -rf -- "$1"`, d.inNode(d.Dir(instanceID))); err != nil {
+	_, err := d.onNode(ctx, instanceID, `rm -rf -- "$1"`, d.inNode(d.Dir(instanceID)))
+	if err != nil && !errors.Is(err, ErrNotPlaced) {
 		return fmt.Errorf("removing the directory of instance %s on its node: %w", instanceID, err)
 	}
 	return nil

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"io/fs"
 	"os"
@@ -334,4 +335,27 @@ func TestAKeptHelperServesTheNodesOperations(t *testing.T) {
 		t.Fatal(err)
 	}
 	n.noHelpersLeft()
+}
+
+func TestAnInstanceWithoutANodeHasNoDirectoryToRemove(t *testing.T) {
+	notPlaced := func(_ context.Context, id string) (nodedisk.Engine, error) {
+		return nil, fmt.Errorf("instance %s: %w", id, nodedisk.ErrNotPlaced)
+	}
+	disk, err := nodedisk.New(nodedisk.Config{
+		Root: "/store/instances", Image: planImage, EngineOf: notPlaced,
+		Nodes: func(context.Context) ([]nodedisk.Engine, error) { return nil, nil },
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	if exists, err := disk.Exists(ctx, "i1"); exists || err != nil {
+		t.Errorf("Exists = %v, %v; want false: a provision that failed before its placement made no directory", exists, err)
+	}
+	if err := disk.Remove(ctx, "i1"); err != nil {
+		t.Errorf("Remove = %v; want nothing to do", err)
+	}
+	if err := disk.MakeDirs(ctx, "i1", []string{"data"}); !errors.Is(err, nodedisk.ErrNotPlaced) {
+		t.Errorf("MakeDirs = %v; want ErrNotPlaced: directories go on the instance's node only", err)
+	}
 }

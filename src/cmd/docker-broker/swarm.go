@@ -1,0 +1,139 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"time"
+
+	"github.com/cloudfoundry-community/docker-broker/src/internal/dockerengine"
+	"github.com/cloudfoundry-community/docker-broker/src/internal/nodedisk"
+	"github.com/cloudfoundry-community/docker-broker/src/internal/store"
+	"github.com/cloudfoundry-community/docker-broker/src/internal/swarm"
+)
+
+// keepDiskHelpers is how long a node's disk helper waits for the next operation: a provision
+// does several in a row.
+const keepDiskHelpers = 30 * time.Second
+
+// onSwarm is the broker's engine and disk on a swarm: the instances are services of the swarm
+// whose manager is the broker's own engine, and their directories are on their nodes' disks.
+type onSwarm struct {
+	engine  *swarm.Engine
+	disk    *nodedisk.Disk
+	clients []*dockerengine.Client // the nodes' own engines, closed with Close
+}
+
+// connectSwarm finds every member of the manager's swarm among the configured nodes, by the
+// address it joined with, and checks that the catalog's plans can run as swarm services.
+func connectSwarm(ctx context.Context, cfg Config, manager *dockerengine.Client, st *store.Store, log *slog.Logger) (*onSwarm, error) {
+	own, err := manager.LocalSwarm(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if !own.Manager {
+		return nil, fmt.Errorf("swarm.enabled: the engine at %s is not a swarm manager (swarm state %q %s): the broker runs on the bootstrap docker VM, a manager once the docker job has formed the swarm", cfg.DockerSocket, own.State, own.Error)
+	}
+	version, err := manager.APIVersion(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if err := swarm.CheckCatalog(cfg.catalog, version); err != nil {
+		return nil, fmt.Errorf("services: %w", err)
+	}
+	members, err := manager.ListNodes(ctx)
+	if err != nil {
+		return nil, err
+	}
+	// A node joined with its VM's IP; the link may name the VMs by DNS name.
+	configured := map[string]string{} // IP → host:port of its Engine API
+	for _, address := range cfg.Swarm.Nodes {
+		host, _, _ := net.SplitHostPort(address)
+		ips, err := net.DefaultResolver.LookupHost(ctx, host)
+		if err != nil {
+			log.Warn("a docker VM of swarm.nodes has no address: no instance goes there", "node", address, "error", err.Error())
+			continue
+		}
+		for _, ip := range ips {
+			configured[ip] = address
+		}
+	}
+	s := &onSwarm{}
+	nodes := map[string]swarm.Node{}
+	engines := map[string]nodedisk.Engine{}
+	for _, m := range members {
+		address, ok := configured[m.Addr]
+		if !ok {
+			log.Warn("a swarm node is not among swarm.nodes: no instance goes there", "node", m.ID, "hostname", m.Hostname, "address", m.Addr)
+			continue
+		}
+		client, err := dockerengine.NewTLS(address, dockerengine.TLSFiles{CACert: cfg.Swarm.TLS.CACert, Cert: cfg.Swarm.TLS.Cert, Key: cfg.Swarm.TLS.Key, ServerName: cfg.Swarm.TLS.ServerName})
+		if err != nil {
+			s.Close()
+			return nil, fmt.Errorf("swarm.tls: %w", err)
+		}
+		s.clients = append(s.clients, client)
+		nodes[m.ID] = swarm.Node{Engine: client, Address: m.Addr}
+		engines[m.ID] = client
+		delete(configured, m.Addr)
+	}
+	for ip, address := range configured {
+		log.Warn("a docker VM of swarm.nodes is not in the swarm (yet): no instance goes there until the broker restarts", "node", address, "address", ip)
+	}
+	if s.engine, err = swarm.New(swarm.Config{Manager: manager, Nodes: nodes, MaxContainersPerNode: cfg.Swarm.MaxContainersPerNode, StopGrace: cfg.StopGrace.D()}); err != nil {
+		s.Close()
+		return nil, err
+	}
+	s.disk, err = nodedisk.New(nodedisk.Config{
+		Root: cfg.DataDir, Retention: retentionDir(cfg), Image: cfg.Swarm.DiskHelperImage, KeepHelpers: keepDiskHelpers,
+		EngineOf: func(_ context.Context, instanceID string) (nodedisk.Engine, error) {
+			inst, found, err := st.Instance(instanceID)
+			switch {
+			case err != nil:
+				return nil, err
+			case !found || inst.Node == "":
+				return nil, fmt.Errorf("instance %s: %w", instanceID, nodedisk.ErrNotPlaced)
+			}
+			engine, ok := engines[inst.Node]
+			if !ok {
+				return nil, fmt.Errorf("instance %s is on swarm node %s, which the broker does not reach (not in swarm.nodes, or not in the swarm when the broker started)", instanceID, inst.Node)
+			}
+			return engine, nil
+		},
+		Nodes: func(ctx context.Context) ([]nodedisk.Engine, error) {
+			// The nodes the managers hear from: a node that is down holds its directories
+			// until it returns.
+			ready, err := manager.ListNodes(ctx)
+			if err != nil {
+				return nil, err
+			}
+			var up []nodedisk.Engine
+			for _, n := range ready {
+				if engine, ok := engines[n.ID]; ok && n.State == "ready" {
+					up = append(up, engine)
+				}
+			}
+			return up, nil
+		},
+	})
+	if err != nil {
+		s.Close()
+		return nil, fmt.Errorf("swarm: %w", err)
+	}
+	log.Info("on a swarm", "nodes", len(nodes), "members", len(members), "api_version", version)
+	return s, nil
+}
+
+// Close removes the disk helpers still waiting and closes the nodes' engines.
+func (s *onSwarm) Close() error {
+	var errs []error
+	if s.disk != nil {
+		errs = append(errs, s.disk.Close())
+	}
+	for _, c := range s.clients {
+		errs = append(errs, c.Close())
+	}
+	return errors.Join(errs...)
+}
