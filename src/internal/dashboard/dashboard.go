@@ -43,12 +43,16 @@ type Instance struct {
 	// the platform sent them, else the GUIDs.
 	Org, Space string
 	// State is what the metrics call it: provisioning, updating, deprovisioning, ready or
-	// failed (metrics.InstanceStates).
+	// failed (metrics.InstanceStates), or node down (metrics.NodeDown).
 	State string
 	// Container is the engine's state of its container ("running", "exited", ...), empty when
 	// it has none; Health is the image's HEALTHCHECK status ("healthy", ..., "none").
 	Container, Health string
-	// Host is where apps reach the host ports (the broker's external_host).
+	// Node names the machine the instance runs on (its hostname, else its id shortened) on an
+	// engine of several; empty on a plain engine.
+	Node string
+	// Host is where apps reach the host ports: its machine's address, else the broker's
+	// external_host.
 	Host  string
 	Ports []Port
 	Image string // the image reference the plan runs, with its tag
