@@ -68,7 +68,7 @@ func (b *Broker) DashboardInstances(ctx context.Context) ([]dashboard.Instance, 
 		}
 	}
 	// Without the machines' list the rows name each machine by its id and mark none down.
-	listed, _ := b.fleetNodes(ctx, nil)
+	listed, _ := b.fleetNodes(ctx, all)
 	nodes := nodesByID(listed)
 	rows := make([]dashboard.Instance, 0, len(all))
 	for _, inst := range all {
@@ -89,7 +89,7 @@ func (b *Broker) DashboardInstance(ctx context.Context, id string, logLines int)
 	}
 	var detail dashboard.InstanceDetail
 	c, inspectErr := b.engine.InspectContainer(ctx, containerName(id))
-	listed, _ := b.fleetNodes(ctx, nil)
+	listed, _ := b.fleetNodes(ctx, []store.Instance{inst})
 	var secrets []string
 	detail.Instance, secrets, err = b.dashboardInstance(inst, c, nodesByID(listed))
 	if err != nil {
