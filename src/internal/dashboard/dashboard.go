@@ -1,6 +1,7 @@
 // Package dashboard is the operator's dashboard: server-rendered pages of the fleet (every
-// instance with its state, health, ports and image, capacity per plan and for the broker,
-// recent operations and failures, the orphans report) and of one instance with the last lines
+// instance with its state, health, ports and image, and its node on an engine of several
+// machines; capacity per plan, for the broker and per node; recent operations and failures,
+// the orphans report) and of one instance with the last lines
 // of its container's log. The pages use no script and load nothing from elsewhere: the style
 // sheet is embedded, and they refresh themselves with a meta refresh the reader can pause.
 //

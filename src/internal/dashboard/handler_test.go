@@ -150,7 +150,7 @@ func TestFleetPageOnASwarmShowsEachInstancesNodeAndEveryNodesCapacity(t *testing
 		`id="count-node-down">1<`, `<span class="state state-node-down">node down</span>`,
 		`<li class="node" data-node="vm-1">`, `<li class="node node-down" data-node="vm-2">`,
 		`<span class="state state-down">down</span>`, `href="/dashboard?node=vm-2"`,
-		`max="10" high="8" optimum="0" value="1"`, // instances against the per-node maximum
+		`max="10" high="8" optimum="0" value="1"`,                              // instances against the per-node maximum
 		`max="8192" high="6553.6" optimum="0" value="1024"`, `1024 / 8192 MiB`, // memory reserved against vm-2's
 	} {
 		if !strings.Contains(body, want) {
