@@ -86,8 +86,8 @@ type Node struct {
 	MemoryReserved, Memory int64
 }
 
-// InstanceStates are the states every plan has a series for, at 0 when none of its instances is
-// in it.
+// InstanceStates are the states of an instance on any engine. Every plan has a series for each
+// (and for NodeDown on a swarm: Snapshot.States), at 0 when none of its instances is in it.
 var InstanceStates = []string{"provisioning", "updating", "deprovisioning", "ready", "failed"}
 
 // NodeDown is the state of an instance that would be ready but whose node is not up: its
