@@ -3,7 +3,7 @@
 //
 //	docker-supervisor run FILE                      start dockerd from the config FILE and keep it running
 //	docker-supervisor check-config FILE             print every problem of FILE, exit 1 if there is one
-//	docker-supervisor drain [-grace DURATION] FILE  stop every running container (the BOSH drain)
+//	docker-supervisor drain [-grace DURATION] FILE  drain the swarm node, stop every running container (the BOSH drain)
 package main
 
 import (
@@ -19,13 +19,16 @@ import (
 	"github.com/cloudfoundry-community/docker-broker/src/internal/config"
 	"github.com/cloudfoundry-community/docker-broker/src/internal/dockerengine"
 	"github.com/cloudfoundry-community/docker-broker/src/internal/supervisor"
+	"github.com/cloudfoundry-community/docker-broker/src/internal/swarmjoin"
 )
 
 const usage = `usage:
   docker-supervisor run FILE                      start dockerd as configured in FILE and supervise it
   docker-supervisor check-config FILE             validate FILE and print every problem with its field
-  docker-supervisor drain [-grace DURATION] FILE  stop every running container of FILE's engine,
-                                                  all at once, and print 0 (BOSH's drain contract)`
+  docker-supervisor drain [-grace DURATION] FILE  on a swarm, have the managers drain the node and
+                                                  wait for its tasks to stop; then stop every running
+                                                  container of FILE's engine, all at once, and print 0
+                                                  (BOSH's drain contract)`
 
 func main() {
 	if len(os.Args) < 3 {
@@ -86,7 +89,7 @@ func open(path string, log *slog.Logger) (supervisor.Config, *dockerengine.Clien
 	return cfg, engine, true
 }
 
-// drain stops the engine's containers and prints the one integer BOSH reads from a drain
+// drain drains the engine's swarm node, stops its containers and prints the one integer BOSH reads from a drain
 // script's stdout: 0, nothing left to wait for. Logs go to stderr. An engine that does not
 // answer has nothing to drain: BOSH may call drain after the job has stopped.
 func drain(args []string) int {
@@ -109,11 +112,13 @@ func drain(args []string) int {
 		fmt.Println(0)
 		return 0
 	}
-	// Stopping takes at most the grace period; the margin covers the engine's own work.
-	ctx, cancel := context.WithTimeout(context.Background(), *grace+time.Minute)
-	defer cancel()
+	// On a swarm node the managers are asked to drain it first; Drain bounds each of its steps.
+	var node supervisor.NodeDrainer
+	if cfg.Swarm.Enabled {
+		node = swarmjoin.New(cfg.Swarm, engine, swarmjoin.ConnectTLS(cfg.Swarm), log)
+	}
 	start := time.Now()
-	stopped, err := supervisor.Drain(ctx, engine, *grace, log)
+	stopped, err := supervisor.Drain(context.Background(), engine, node, *grace, log)
 	if err != nil {
 		log.Error("drain failed", "stopped", stopped, "error", err.Error())
 		return 1

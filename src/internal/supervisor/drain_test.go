@@ -23,10 +23,25 @@ type drainEngine struct {
 	stopped []string
 	graces  []time.Duration
 	begun   sync.WaitGroup
+	// tasksStopIn > 0 counts down the listings until the swarm has stopped the tasks'
+	// containers, as it does some time after the node is drained.
+	tasksStopIn int
 }
 
 func (e *drainEngine) ListContainers(context.Context, map[string]string) ([]dockerengine.Container, error) {
-	return e.containers, nil
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.tasksStopIn > 0 {
+		e.tasksStopIn--
+		if e.tasksStopIn == 0 {
+			for i, c := range e.containers {
+				if c.Labels[swarmTaskLabel] != "" {
+					e.containers[i].Running = false
+				}
+			}
+		}
+	}
+	return slices.Clone(e.containers), nil
 }
 
 func (e *drainEngine) StopContainer(ctx context.Context, id string, grace time.Duration) error {
@@ -59,7 +74,7 @@ func TestDrainStopsEveryRunningContainerAtOnce(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 
-	n, err := Drain(ctx, e, 7*time.Second, slog.New(slog.DiscardHandler))
+	n, err := Drain(ctx, e, nil, 7*time.Second, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatalf("Drain: %v (a drain that stops one container at a time blocks here)", err)
 	}
@@ -83,11 +98,78 @@ func TestDrainTriesEveryContainerAndNamesTheFailures(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 
-	n, err := Drain(ctx, e, time.Second, slog.New(slog.DiscardHandler))
+	n, err := Drain(ctx, e, nil, time.Second, slog.New(slog.DiscardHandler))
 	if n != 1 || !slices.Equal(e.stopped, []string{"b"}) {
 		t.Errorf("stopped %d: %v; want b stopped despite a failing", n, e.stopped)
 	}
 	if err == nil || !strings.Contains(err.Error(), "cf-a") || !strings.Contains(err.Error(), "engine says no") {
 		t.Errorf("error %v; want it to name cf-a and the engine's reason", err)
+	}
+}
+
+// swarmNode is a fake of the node's swarm managers: a drain they take stops the node's tasks
+// a few listings later; unreachable managers take none.
+type swarmNode struct {
+	engine      *drainEngine
+	unreachable bool
+	drains      int
+}
+
+func (n *swarmNode) DrainNode(context.Context) error {
+	n.drains++
+	if n.unreachable {
+		return errors.New("no manager answers: 10.0.0.10:4243: connection refused")
+	}
+	n.engine.mu.Lock()
+	defer n.engine.mu.Unlock()
+	n.engine.tasksStopIn = 3
+	return nil
+}
+
+// swarmVM is a swarm node's containers: a task of a pinned service and a plain container.
+func swarmVM() *drainEngine {
+	return &drainEngine{containers: []dockerengine.Container{
+		{ID: "t", Name: "cf-a.1.x2kq", Running: true, Labels: map[string]string{swarmTaskLabel: "x2kq"}},
+		{ID: "p", Name: "plain", Running: true},
+	}}
+}
+
+func TestDrainOnASwarmNodeLetsTheSwarmStopItsTasks(t *testing.T) {
+	e := swarmVM()
+	node := &swarmNode{engine: e}
+	e.begun.Add(1)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+
+	n, err := Drain(ctx, e, node, time.Second, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if node.drains != 1 {
+		t.Errorf("the managers were asked %d times to drain the node, want once", node.drains)
+	}
+	// Stopping the task's container itself would make the swarm start a new task on the node.
+	if n != 1 || !slices.Equal(e.stopped, []string{"p"}) {
+		t.Errorf("stopped %d: %v; want only the plain container, the task left to the swarm", n, e.stopped)
+	}
+}
+
+func TestDrainWhereNoManagerAnswersStopsEveryContainerAndSaysSo(t *testing.T) {
+	e := swarmVM()
+	e.begun.Add(2)
+	var logged strings.Builder
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+
+	n, err := Drain(ctx, e, &swarmNode{engine: e, unreachable: true}, time.Second, slog.New(slog.NewTextHandler(&logged, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	slices.Sort(e.stopped)
+	if n != 2 || !slices.Equal(e.stopped, []string{"p", "t"}) {
+		t.Errorf("stopped %d: %v; want both containers, as on a single VM", n, e.stopped)
+	}
+	if !strings.Contains(logged.String(), "could not drain this node") || !strings.Contains(logged.String(), "connection refused") {
+		t.Errorf("the fallback is not logged with its reason:\n%s", logged.String())
 	}
 }

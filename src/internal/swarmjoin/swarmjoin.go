@@ -4,7 +4,9 @@
 // mutual-TLS Engine API and joins as manager or worker. Running it again converges: a member
 // does nothing, the entry a recreated VM left behind (same address, now down) is removed, and a
 // worker that the managers do not know (their swarm was made anew) leaves its old swarm and
-// joins theirs.
+// joins theirs. For the job's drain it takes the VM's node out of the swarm's scheduling, so
+// that the swarm stops the node's tasks gracefully and restarts none there, and converging puts
+// the node back when the VM starts again (drain.go).
 //
 // It is a package of its own, beside supervisor, because it is the deployment's topology, not
 // the supervision of one dockerd: the supervisor only calls Run once dockerd answers.
@@ -30,6 +32,8 @@ type Engine interface {
 	LeaveSwarm(ctx context.Context) error
 	JoinTokens(ctx context.Context) (dockerengine.JoinTokens, error)
 	ListNodes(ctx context.Context) ([]dockerengine.Node, error)
+	InspectNode(ctx context.Context, id string) (dockerengine.Node, error)
+	UpdateNode(ctx context.Context, id string, change dockerengine.NodeChange) error
 	DemoteNode(ctx context.Context, id string) error
 	RemoveNode(ctx context.Context, id string) error
 }
@@ -80,8 +84,9 @@ func (j *Joiner) Run(ctx context.Context) error {
 	}
 }
 
-// Converge makes one attempt: nil means this engine is a member of the swarm and no other
-// entry of the swarm has its address.
+// Converge makes one attempt: nil means this engine is a member of the swarm, no other entry
+// of the swarm has its address, and its node is back in the swarm's scheduling if this VM's
+// BOSH drain took it out (DrainNode).
 func (j *Joiner) Converge(ctx context.Context) error {
 	self, err := j.local.LocalSwarm(ctx)
 	if err != nil {
@@ -90,7 +95,7 @@ func (j *Joiner) Converge(ctx context.Context) error {
 	switch self.State {
 	case "active":
 		if self.Manager {
-			return j.removeStale(ctx, j.local, self.NodeID)
+			return j.settle(ctx, j.local, self.NodeID)
 		}
 		return j.checkWorker(ctx, self.NodeID)
 	case "inactive":
@@ -178,13 +183,22 @@ func (j *Joiner) checkWorker(ctx context.Context, selfID string) error {
 		return err
 	}
 	if slices.ContainsFunc(nodes, func(n dockerengine.Node) bool { return n.ID == selfID }) {
-		return j.removeStale(ctx, manager, selfID)
+		return j.settle(ctx, manager, selfID)
 	}
 	j.log.Info("the managers do not know this node: leaving its old swarm to join theirs", "old_node_id", selfID)
 	if err := j.local.LeaveSwarm(ctx); err != nil {
 		return err
 	}
 	return j.join(ctx)
+}
+
+// settle finishes the convergence of a node that is a member already, through manager: the
+// entries it left behind are removed and a drain of its VM's is undone.
+func (j *Joiner) settle(ctx context.Context, manager Engine, selfID string) error {
+	if err := j.removeStale(ctx, manager, selfID); err != nil {
+		return err
+	}
+	return j.undrain(ctx, manager, selfID)
 }
 
 // removeStale removes the entries of the swarm other than selfID that carry this node's

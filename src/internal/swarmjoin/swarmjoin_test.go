@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"net"
 	"slices"
 	"strings"
@@ -84,7 +85,7 @@ func (e *fakeEngine) addTo(c *cluster, manager bool) string {
 	e.w.nextID++
 	e.nodeID = fmt.Sprintf("node%d", e.w.nextID)
 	e.cluster = c
-	c.nodes = append(c.nodes, &dockerengine.Node{ID: e.nodeID, Addr: e.ip, State: "ready", Manager: manager})
+	c.nodes = append(c.nodes, &dockerengine.Node{ID: e.nodeID, Addr: e.ip, State: "ready", Availability: "active", Manager: manager})
 	return e.nodeID
 }
 
@@ -146,6 +147,54 @@ func (e *fakeEngine) ListNodes(context.Context) ([]dockerengine.Node, error) {
 		out = append(out, *n)
 	}
 	return out, nil
+}
+
+func (e *fakeEngine) node(id string) (*dockerengine.Node, error) {
+	if err := e.managerOnly(); err != nil {
+		return nil, err
+	}
+	for _, n := range e.cluster.nodes {
+		if n.ID == id {
+			return n, nil
+		}
+	}
+	return nil, fmt.Errorf("node %s not found", id)
+}
+
+func (e *fakeEngine) InspectNode(_ context.Context, id string) (dockerengine.Node, error) {
+	n, err := e.node(id)
+	if err != nil {
+		return dockerengine.Node{}, err
+	}
+	out := *n
+	out.Labels = maps.Clone(n.Labels)
+	return out, nil
+}
+
+// UpdateNode records "update ID availability +key=value -key".
+func (e *fakeEngine) UpdateNode(_ context.Context, id string, change dockerengine.NodeChange) error {
+	n, err := e.node(id)
+	if err != nil {
+		return err
+	}
+	call := "update " + id
+	if change.Availability != "" {
+		n.Availability = change.Availability
+		call += " " + change.Availability
+	}
+	for _, k := range slices.Sorted(maps.Keys(change.SetLabels)) {
+		if n.Labels == nil {
+			n.Labels = map[string]string{}
+		}
+		n.Labels[k] = change.SetLabels[k]
+		call += " +" + k + "=" + change.SetLabels[k]
+	}
+	for _, k := range change.RemoveLabels {
+		delete(n.Labels, k)
+		call += " -" + k
+	}
+	e.calls = append(e.calls, call)
+	return nil
 }
 
 func (e *fakeEngine) DemoteNode(_ context.Context, id string) error {
