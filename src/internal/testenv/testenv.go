@@ -196,7 +196,7 @@ func start(configure func(*supervisor.Config), netns string) (*Dockerd, error) {
 	if err := os.WriteFile(cfgPath, data, 0o600); err != nil {
 		return nil, err
 	}
-	logf, err := os.Create(filepath.Join(dir, "supervisor.log"))
+	engine, err := dockerengine.New(cfg.Socket)
 	if err != nil {
 		return nil, err
 	}
@@ -204,28 +204,57 @@ func start(configure func(*supervisor.Config), netns string) (*Dockerd, error) {
 	if netns != "" {
 		cmd = exec.Command("nsenter", "--net=/var/run/netns/"+netns, binary, "run", cfgPath)
 	}
-	cmd.Stdout, cmd.Stderr = logf, logf
-	// Should the test binary die, take the supervisor (and so dockerd) with it.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGTERM}
-	if err := cmd.Start(); err != nil {
-		logf.Close()
-		return nil, fmt.Errorf("starting docker-supervisor: %w", err)
-	}
-	engine, err := dockerengine.New(cfg.Socket)
-	if err != nil {
+	d := &Dockerd{Dir: dir, Socket: cfg.Socket, Config: cfg, Engine: engine, netns: netns, loaded: map[string]bool{}}
+	if err := d.launch(cmd); err != nil {
 		return nil, err
 	}
-	d := &Dockerd{Dir: dir, Socket: cfg.Socket, Config: cfg, Engine: engine, netns: netns, supervisor: cmd, exited: make(chan struct{}), loaded: map[string]bool{}}
-	go func() {
-		d.exitErr = cmd.Wait()
-		logf.Close()
-		close(d.exited)
-	}()
 	if err := d.WaitReady(cfg.ReadyTimeout.D()); err != nil {
 		_ = d.Stop()
 		return nil, err
 	}
 	return d, nil
+}
+
+// launch starts the docker-supervisor command cmd, its output appended to its log, and
+// watches it until it exits.
+func (d *Dockerd) launch(cmd *exec.Cmd) error {
+	logf, err := os.OpenFile(filepath.Join(d.Dir, "supervisor.log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+	if err != nil {
+		return err
+	}
+	cmd.Stdout, cmd.Stderr = logf, logf
+	// Should the test binary die, take the supervisor (and so dockerd) with it.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGTERM}
+	if err := cmd.Start(); err != nil {
+		logf.Close()
+		return fmt.Errorf("starting docker-supervisor: %w", err)
+	}
+	d.supervisor, d.exited = cmd, make(chan struct{})
+	go func() {
+		d.exitErr = cmd.Wait()
+		logf.Close()
+		close(d.exited)
+	}()
+	return nil
+}
+
+// Restart stops docker-supervisor with SIGTERM, as bpm stops the job when BOSH stops the VM,
+// and starts it again as it was started (namespaces, config, data root), as BOSH starts the
+// job again: unlike Stop, it removes nothing, so dockerd keeps what it keeps on its disk (its
+// swarm membership among it). It waits until the engine answers.
+func (d *Dockerd) Restart() error {
+	if err := d.Signal(syscall.SIGTERM); err != nil {
+		return err
+	}
+	select {
+	case <-d.exited:
+	case <-time.After(d.Config.StopTimeout.D() + 10*time.Second):
+		return fmt.Errorf("docker-supervisor still runs %s after SIGTERM", d.Config.StopTimeout.D()+10*time.Second)
+	}
+	if err := d.launch(exec.Command(d.supervisor.Args[0], d.supervisor.Args[1:]...)); err != nil {
+		return err
+	}
+	return d.WaitReady(d.Config.ReadyTimeout.D())
 }
 
 // WaitReady waits until the engine answers, failing early if the supervisor exits.
