@@ -80,3 +80,38 @@ func TestOnlyRetainedDirectoriesPastTheCutoffArePurged(t *testing.T) {
 		t.Errorf("purged %v, want only %s, once", purged, kept)
 	}
 }
+
+// TestFilesAreWrittenInABatchAndAFailureNamesItsFile writes files into two volumes, again as a
+// recreation does (the file written once is kept), then a batch whose second file lies behind
+// a symbolic link the service planted: the error names that file.
+func TestFilesAreWrittenInABatchAndAFailureNamesItsFile(t *testing.T) {
+	d := New(t.TempDir(), "")
+	ctx := context.Background()
+	if err := d.MakeDirs(ctx, "i", []string{"/data", "/var/log"}); err != nil {
+		t.Fatal(err)
+	}
+	files := []VolumeFile{
+		{Volume: "/data", Name: "conf/redis.conf", Content: []byte("port 6379\n"), Mode: 0o640},
+		{Volume: "/data", Name: "users.acl", Content: []byte("user default\n"), Mode: 0o600, Once: true},
+		{Volume: "/var/log", Name: "empty", Mode: 0o644},
+	}
+	for _, want := range [][]bool{{true, true, true}, {true, false, true}} {
+		if written, err := d.WriteFiles(ctx, "i", files, -1, -1); err != nil || !slices.Equal(written, want) {
+			t.Fatalf("written %v %v, want %v", written, err, want)
+		}
+		files[1].Content = []byte("changed\n")
+	}
+	for p, want := range map[string]string{"data/conf/redis.conf": "port 6379\n", "data/users.acl": "user default\n", "var/log/empty": ""} {
+		if data, err := os.ReadFile(filepath.Join(d.Dir("i"), p)); err != nil || string(data) != want {
+			t.Errorf("%s: %q %v, want %q", p, data, err, want)
+		}
+	}
+	if err := os.Symlink(t.TempDir(), filepath.Join(d.Dir("i"), "data", "link")); err != nil {
+		t.Fatal(err)
+	}
+	files = []VolumeFile{files[0], {Volume: "/data", Name: "link/passwd", Content: []byte("x"), Mode: 0o644}}
+	_, err := d.WriteFiles(ctx, "i", files, -1, -1)
+	if err == nil || err.Error() != "writing /data/link/passwd: link is a symbolic link, which the broker does not follow" {
+		t.Errorf("writing through a symbolic link: %v", err)
+	}
+}

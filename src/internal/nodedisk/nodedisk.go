@@ -3,8 +3,8 @@
 // container on that node, with no network, through an exec whose input and output stream. The
 // work on the data directory (directories, ownership, secret files, removal, retention, listing,
 // free space) shares one helper per node, kept between operations when Config.KeepHelpers says
-// so; what writes into a service's volume (the plan's files, a restore) or reads it (a backup)
-// gets a one-shot helper that mounts that volume or instance directory alone, so that no
+// so; what writes into a service's volumes (the plan's files, a restore) or reads them (a backup)
+// gets a one-shot helper that mounts those volumes or the instance's directory alone, so that no
 // symbolic link the service planted reaches the node's other files. One-shot helpers are
 // removed when the operation ends, also on error or cancellation. Nothing crosses over SSH, and
 // the broker's own disk is never touched. The layout is the broker's local one
@@ -119,7 +119,7 @@ func within(p, dir string) bool {
 }
 
 // In a helper, the common ancestor of the data and retention directories is at nodeMount; an
-// instance's directory, or one of its volumes, at workMount.
+// instance's directory at workMount, or its volumes at workMount/0, workMount/1...
 const (
 	nodeMount = "/node"
 	workMount = "/work"
@@ -224,14 +224,20 @@ func (d *Disk) atNode(ctx context.Context, instanceID string, work func(h helper
 	return d.withNodeHelper(ctx, engine, work)
 }
 
-// inInstanceDir runs work with a helper on the instance's node that mounts the instance's
-// directory (or a directory in it, sub) at workMount.
-func (d *Disk) inInstanceDir(ctx context.Context, instanceID, sub string, work func(h helper) error) error {
+// inInstanceDir runs work with a one-shot helper on the instance's node that mounts the
+// instance's directory at workMount.
+func (d *Disk) inInstanceDir(ctx context.Context, instanceID string, work func(h helper) error) error {
+	return d.inInstanceDirs(ctx, instanceID, []string{d.Dir(instanceID) + ":" + workMount}, work)
+}
+
+// inInstanceDirs runs work with a one-shot helper on the instance's node that mounts binds,
+// directories of the instance's.
+func (d *Disk) inInstanceDirs(ctx context.Context, instanceID string, binds []string, work func(h helper) error) error {
 	engine, err := d.cfg.EngineOf(ctx, instanceID)
 	if err != nil {
 		return err
 	}
-	return d.withHelper(ctx, engine, []string{filepath.Join(d.Dir(instanceID), sub) + ":" + workMount}, work)
+	return d.withHelper(ctx, engine, binds, work)
 }
 
 // Exists says whether the instance has a directory on its node.
