@@ -91,16 +91,18 @@ func (d *Disk) WriteFiles(ctx context.Context, instanceID string, files []locald
 		contents.Write(f.Content)
 	}
 	var out bytes.Buffer
+	var scriptErr error
 	err := d.inInstanceDirs(ctx, instanceID, binds, func(h helper) error {
-		return h.run(ctx, writeFilesScript, args, &contents, &out)
+		scriptErr = h.run(ctx, writeFilesScript, args, &contents, &out)
+		return scriptErr
 	})
-	// The files done are those the script reported on; the next one failed.
+	// The files done are those the script reported on; when it failed, the next one did.
 	var written []bool
 	for _, result := range strings.Fields(out.String()) {
 		written = append(written, result == "written")
 	}
 	switch {
-	case err != nil && len(written) < len(files):
+	case scriptErr != nil && len(written) < len(files):
 		return nil, fmt.Errorf("on the node of instance %s: %w", instanceID, files[len(written)].Failed(err))
 	case err != nil:
 		return nil, fmt.Errorf("on the node of instance %s: %w", instanceID, err)

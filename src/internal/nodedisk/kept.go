@@ -26,7 +26,7 @@ type keptHelper struct {
 func (d *Disk) withNodeHelper(ctx context.Context, engine Engine, work func(h helper) error) error {
 	binds := []string{d.mount + ":" + nodeMount}
 	if d.cfg.KeepHelpers <= 0 {
-		return d.withHelper(ctx, engine, binds, work)
+		return d.withOneShot(ctx, engine, binds, "none", work)
 	}
 	for attempt := 0; ; attempt++ {
 		k, err := d.acquire(ctx, engine, binds)
@@ -53,7 +53,7 @@ func (d *Disk) acquire(ctx context.Context, engine Engine, binds []string) (*kep
 		}
 		return k, nil
 	}
-	h, err := d.startHelper(ctx, engine, binds)
+	h, err := d.startHelper(ctx, engine, binds, "none")
 	if err != nil {
 		return nil, err
 	}

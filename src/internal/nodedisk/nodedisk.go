@@ -143,17 +143,39 @@ type helper struct {
 }
 
 // withHelper runs work with a one-shot helper on engine's node that bind-mounts binds, and
-// removes the helper whatever work did, also when ctx ended.
+// removes the helper whatever work did, also when ctx ended. Where the node keeps a helper
+// (Config.KeepHelpers), the one-shot helper joins its network namespace, which has no network
+// either: making one of its own is about half of a helper's start.
 func (d *Disk) withHelper(ctx context.Context, engine Engine, binds []string, work func(h helper) error) error {
-	h, err := d.startHelper(ctx, engine, binds)
+	if d.cfg.KeepHelpers <= 0 {
+		return d.withOneShot(ctx, engine, binds, "none", work)
+	}
+	return d.withNodeHelper(ctx, engine, func(kept helper) error {
+		err := d.withOneShot(ctx, engine, binds, "container:"+kept.id, work)
+		if errors.Is(err, errNetworkGone) {
+			return fmt.Errorf("%w: %w", errHelperGone, err)
+		}
+		return err
+	})
+}
+
+// errNetworkGone is a helper that could not start for the container whose network namespace it
+// joins being gone or stopped. Nothing of its work ran.
+var errNetworkGone = errors.New("the container whose network the helper joins is gone")
+
+// withOneShot runs work with a helper on engine's node in the network mode network that
+// bind-mounts binds, and removes the helper whatever work did, also when ctx ended.
+func (d *Disk) withOneShot(ctx context.Context, engine Engine, binds []string, network string, work func(h helper) error) error {
+	h, err := d.startHelper(ctx, engine, binds, network)
 	if err != nil {
 		return err
 	}
 	return errors.Join(work(h), d.removeHelper(h))
 }
 
-// startHelper creates and starts a helper on engine's node that bind-mounts binds.
-func (d *Disk) startHelper(ctx context.Context, engine Engine, binds []string) (helper, error) {
+// startHelper creates and starts a helper on engine's node in the network mode network that
+// bind-mounts binds.
+func (d *Disk) startHelper(ctx context.Context, engine Engine, binds []string, network string) (helper, error) {
 	id, err := engine.CreateContainer(ctx, dockerengine.ContainerSpec{
 		Image: d.cfg.Image,
 		// A shell as the first process, which waits until the helper is removed; the commands
@@ -162,13 +184,16 @@ func (d *Disk) startHelper(ctx context.Context, engine Engine, binds []string) (
 		User:        "0:0",
 		Labels:      map[string]string{LabelHelper: "true"},
 		Binds:       binds,
-		NetworkMode: "none",
+		NetworkMode: network,
 	})
 	if err != nil {
 		return helper{}, fmt.Errorf("creating a helper container of image %s on the node (the node disk's helper image must be on every node): %w", d.cfg.Image, err)
 	}
 	h := helper{engine: engine, id: id}
 	if err := engine.StartContainer(ctx, id); err != nil {
+		if network != "none" && (dockerengine.IsNotFound(err) || dockerengine.IsConflict(err)) {
+			err = fmt.Errorf("%w: %w", errNetworkGone, err)
+		}
 		return helper{}, errors.Join(fmt.Errorf("starting a helper container on the node: %w", err), d.removeHelper(h))
 	}
 	return h, nil

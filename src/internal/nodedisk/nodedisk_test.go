@@ -336,7 +336,8 @@ func (n *node) helpers() []dockerengine.Container {
 }
 
 // TestAKeptHelperServesTheNodesOperations keeps one helper for the operations on a node's
-// data directory, replaces it when it is gone, and Close removes it.
+// data directory, whose network namespace the one-shot helpers join, replaces it when it is
+// gone, and Close removes it.
 func TestAKeptHelperServesTheNodesOperations(t *testing.T) {
 	n := newNode(t)
 	cfg := nodedisk.OnEngine(n.d.Engine, n.root, n.retention, planImage)
@@ -355,16 +356,27 @@ func TestAKeptHelperServesTheNodesOperations(t *testing.T) {
 	if err := disk.Chown(ctx, "k", []string{"data", "secrets/password"}, n.uid, n.gid); err != nil {
 		t.Fatal(err)
 	}
+	writeFile := func(content string) {
+		t.Helper()
+		files := []localdisk.VolumeFile{{Volume: "/data", Name: "redis.conf", Content: []byte(content), Mode: 0o600}}
+		if _, err := disk.WriteFiles(ctx, "k", files, n.uid, n.gid); err != nil {
+			t.Fatal(err)
+		}
+		n.wantContent(filepath.Join(disk.Dir("k"), "data", "redis.conf"), content)
+	}
+	writeFile("port 6379\n")
 	n.wantOwned(filepath.Join(disk.Dir("k"), "secrets", "password"), 0o600, n.uid, n.gid)
 	kept := n.helpers()
 	if len(kept) != 1 || !kept[0].Running {
-		t.Fatalf("%d helpers after three operations, want one kept running", len(kept))
+		t.Fatalf("%d helpers after four operations, want one kept running", len(kept))
 	}
 
-	// Removed behind the disk's back (an engine restart stops it too): replaced.
+	// Removed behind the disk's back (an engine restart stops it too): replaced, also for a
+	// one-shot helper that joins its network namespace.
 	if err := n.d.Engine.RemoveContainer(ctx, kept[0].ID); err != nil {
 		t.Fatal(err)
 	}
+	writeFile("port 6380\n")
 	if exists, err := disk.Exists(ctx, "k"); err != nil || !exists {
 		t.Fatalf("after the kept helper went: %v %v", exists, err)
 	}
