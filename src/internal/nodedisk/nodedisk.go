@@ -75,6 +75,12 @@ type Disk struct {
 	mu sync.Mutex
 	// kept are the node helpers that wait for the next operation, by node (KeepHelpers).
 	kept map[Engine]*keptHelper
+	// removing counts the removals of helpers that no operation waits for, removed signals the
+	// end of each and removeErrs holds how those done failed: Close waits for them and reports
+	// the failures. (Operations may run during Close, which a WaitGroup does not allow.)
+	removing   int
+	removed    *sync.Cond // on mu
+	removeErrs []error
 }
 
 // New returns the node disk of cfg.
@@ -93,7 +99,9 @@ func New(cfg Config) (*Disk, error) {
 	if cfg.Retention != "" {
 		mount = commonAncestor(mount, filepath.Clean(cfg.Retention))
 	}
-	return &Disk{cfg: cfg, mount: mount, kept: map[Engine]*keptHelper{}}, nil
+	d := &Disk{cfg: cfg, mount: mount, kept: map[Engine]*keptHelper{}}
+	d.removed = sync.NewCond(&d.mu)
+	return d, nil
 }
 
 // OnEngine is the Config of a single node: every instance on engine.
@@ -145,17 +153,22 @@ type helper struct {
 // withHelper runs work with a one-shot helper on engine's node that bind-mounts binds, and
 // removes the helper whatever work did, also when ctx ended. Where the node keeps a helper
 // (Config.KeepHelpers), the one-shot helper joins its network namespace, which has no network
-// either: making one of its own is about half of a helper's start.
+// either: making one of its own is about half of a helper's start; and the operation does not
+// wait for the engine to tear the one-shot helper down (Close does).
 func (d *Disk) withHelper(ctx context.Context, engine Engine, binds []string, work func(h helper) error) error {
 	if d.cfg.KeepHelpers <= 0 {
-		return d.withOneShot(ctx, engine, binds, "none", work)
+		return d.withOneShot(ctx, engine, binds, work)
 	}
 	return d.withNodeHelper(ctx, engine, func(kept helper) error {
-		err := d.withOneShot(ctx, engine, binds, "container:"+kept.id, work)
+		h, err := d.startHelper(ctx, engine, binds, "container:"+kept.id)
 		if errors.Is(err, errNetworkGone) {
 			return fmt.Errorf("%w: %w", errHelperGone, err)
 		}
-		return err
+		if err != nil {
+			return err
+		}
+		defer d.removeInBackground(h)
+		return work(h)
 	})
 }
 
@@ -163,10 +176,10 @@ func (d *Disk) withHelper(ctx context.Context, engine Engine, binds []string, wo
 // joins being gone or stopped. Nothing of its work ran.
 var errNetworkGone = errors.New("the container whose network the helper joins is gone")
 
-// withOneShot runs work with a helper on engine's node in the network mode network that
-// bind-mounts binds, and removes the helper whatever work did, also when ctx ended.
-func (d *Disk) withOneShot(ctx context.Context, engine Engine, binds []string, network string, work func(h helper) error) error {
-	h, err := d.startHelper(ctx, engine, binds, network)
+// withOneShot runs work with a helper of its own on engine's node that bind-mounts binds, and
+// removes the helper whatever work did, also when ctx ended.
+func (d *Disk) withOneShot(ctx context.Context, engine Engine, binds []string, work func(h helper) error) error {
+	h, err := d.startHelper(ctx, engine, binds, "none")
 	if err != nil {
 		return err
 	}
