@@ -22,8 +22,9 @@ type Disk interface {
 	MakeDirs(ctx context.Context, instanceID string, rels []string) error
 	// Chown gives the paths rels to uid:gid (-1 keeps an id).
 	Chown(ctx context.Context, instanceID string, rels []string, uid, gid int) error
-	// WriteSecret writes the file rel, readable by its owner (root) only.
-	WriteSecret(ctx context.Context, instanceID, rel string, value []byte) error
+	// WriteSecrets writes the files of secrets (values by path), readable by their owner (root)
+	// only.
+	WriteSecrets(ctx context.Context, instanceID string, secrets map[string][]byte) error
 	// WriteFiles writes the files below their volume directories, owned by uid:gid with their
 	// modes, through no symbolic link the service planted, and says which it wrote: a file
 	// written once is left alone when anything has its name. An error names the file.

@@ -43,12 +43,18 @@ func TestASecretFileIsPrivateEvenWhenItExisted(t *testing.T) {
 	if err := os.WriteFile(p, []byte("old"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if err := d.WriteSecret(ctx, "i", "secrets/password", []byte("new")); err != nil {
+	if err := d.WriteSecrets(ctx, "i", map[string][]byte{"secrets/password": []byte("new"), "secrets/username": []byte("u")}); err != nil {
 		t.Fatal(err)
 	}
-	info, err := os.Stat(p)
-	if err != nil || info.Mode().Perm() != 0o600 {
-		t.Fatalf("secret file: %v %v, want mode 0600", info.Mode(), err)
+	for name, want := range map[string]string{"password": "new", "username": "u"} {
+		p := filepath.Join(filepath.Dir(p), name)
+		info, err := os.Stat(p)
+		if err != nil || info.Mode().Perm() != 0o600 {
+			t.Fatalf("secret file %s: %v %v, want mode 0600", name, info.Mode(), err)
+		}
+		if data, err := os.ReadFile(p); err != nil || string(data) != want {
+			t.Errorf("secret file %s holds %q %v, want %q", name, data, err, want)
+		}
 	}
 }
 

@@ -24,7 +24,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -334,16 +336,27 @@ func (d *Disk) Chown(ctx context.Context, instanceID string, rels []string, uid,
 	return nil
 }
 
-// WriteSecret writes value to the file rel of the instance's directory, readable by its owner
-// only, in directories private to root. The value goes through the exec's standard input, never
-// its command line.
-func (d *Disk) WriteSecret(ctx context.Context, instanceID, rel string, value []byte) error {
+// WriteSecrets writes the files of secrets (values by path relative to the instance's
+// directory), readable by their owner only, in directories private to root, in one exec. The
+// values go through the exec's standard input, one after the other (head -c, as for the plan's
+// files), never its command line.
+func (d *Disk) WriteSecrets(ctx context.Context, instanceID string, secrets map[string][]byte) error {
+	rels := slices.Sorted(maps.Keys(secrets))
+	args := []string{d.inNode(d.Dir(instanceID))}
+	var values bytes.Buffer
+	for _, rel := range rels {
+		args = append(args, relPaths([]string{rel})[0], strconv.Itoa(len(secrets[rel])))
+		values.Write(secrets[rel])
+	}
 	err := d.atNode(ctx, instanceID, func(h helper) error {
-		return h.run(ctx, `umask 077; cd "$1"; mkdir -p -- "$(dirname -- "$2")"; cat > "$2.new"; chmod 600 "$2.new"; mv -f -- "$2.new" "$2"`,
-			[]string{d.inNode(d.Dir(instanceID)), relPaths([]string{rel})[0]}, bytes.NewReader(value), nil)
+		return h.run(ctx, `umask 077; cd "$1"; shift
+while [ $# -gt 0 ]; do
+	mkdir -p -- "$(dirname -- "$1")"; head -c "$2" > "$1.new"; chmod 600 "$1.new"; mv -f -- "$1.new" "$1"
+	shift 2
+done`, args, &values, nil)
 	})
 	if err != nil {
-		return fmt.Errorf("writing the secret file %s of instance %s on its node: %w", rel, instanceID, err)
+		return fmt.Errorf("writing the secret files %s of instance %s on its node: %w", strings.Join(rels, ", "), instanceID, err)
 	}
 	return nil
 }

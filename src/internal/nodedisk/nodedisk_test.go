@@ -128,7 +128,7 @@ func TestTheNodeDiskPreparesWhatTheContainerReads(t *testing.T) {
 	if err := n.disk.MakeDirs(ctx, "i1", []string{"/data", "/var/log/redis"}); err != nil {
 		t.Fatal(err)
 	}
-	if err := n.disk.WriteSecret(ctx, "i1", "secrets/password", []byte("s3cret\n$HOME")); err != nil {
+	if err := n.disk.WriteSecrets(ctx, "i1", map[string][]byte{"secrets/password": []byte("s3cret\n$HOME"), "secrets/username": []byte("u")}); err != nil {
 		t.Fatal(err)
 	}
 	if err := n.disk.Chown(ctx, "i1", []string{"data", "var/log/redis", "secrets/password"}, n.uid, n.gid); err != nil {
@@ -154,6 +154,8 @@ func TestTheNodeDiskPreparesWhatTheContainerReads(t *testing.T) {
 	n.wantOwned(dir, 0o700, 0, 0)
 	n.wantOwned(filepath.Join(dir, "data"), 0o750, n.uid, n.gid)
 	n.wantOwned(filepath.Join(dir, "secrets", "password"), 0o600, n.uid, n.gid)
+	n.wantOwned(filepath.Join(dir, "secrets", "username"), 0o600, 0, 0)
+	n.wantContent(filepath.Join(dir, "secrets", "username"), "u")
 	n.wantOwned(filepath.Join(dir, "data", "my conf"), 0o750, n.uid, n.gid)
 	n.wantOwned(filepath.Join(dir, "data", "my conf", "redis.conf"), 0o640, n.uid, n.gid)
 	n.wantOwned(filepath.Join(dir, "data", "users.acl"), 0o600, n.uid, n.gid)
@@ -350,7 +352,7 @@ func TestAKeptHelperServesTheNodesOperations(t *testing.T) {
 	if err := disk.MakeDirs(ctx, "k", []string{"/data"}); err != nil {
 		t.Fatal(err)
 	}
-	if err := disk.WriteSecret(ctx, "k", "secrets/password", []byte("pw")); err != nil {
+	if err := disk.WriteSecrets(ctx, "k", map[string][]byte{"secrets/password": []byte("pw")}); err != nil {
 		t.Fatal(err)
 	}
 	if err := disk.Chown(ctx, "k", []string{"data", "secrets/password"}, n.uid, n.gid); err != nil {
