@@ -6,7 +6,8 @@
 // so; what writes into a service's volumes (the plan's files, a restore) or reads them (a backup)
 // gets a one-shot helper that mounts those volumes or the instance's directory alone, so that no
 // symbolic link the service planted reaches the node's other files. One-shot helpers are
-// removed when the operation ends, also on error or cancellation. Nothing crosses over SSH, and
+// removed when the operation ends, also on error or cancellation (where the node keeps a
+// helper, without the operation waiting: Close does). Nothing crosses over SSH, and
 // the broker's own disk is never touched. The layout is the broker's local one
 // (package localdisk) on each node: <root>/cf-<id>, deleted ones in <retention>/cf-<id>-<time>.
 //
