@@ -3,8 +3,9 @@ package broker
 import (
 	"context"
 	"io"
-	"io/fs"
 	"time"
+
+	"github.com/cloudfoundry-community/docker-broker/src/internal/localdisk"
 )
 
 // Disk is where instances' directories are: their persistent volumes, their secret files and
@@ -21,12 +22,13 @@ type Disk interface {
 	MakeDirs(ctx context.Context, instanceID string, rels []string) error
 	// Chown gives the paths rels to uid:gid (-1 keeps an id).
 	Chown(ctx context.Context, instanceID string, rels []string, uid, gid int) error
-	// WriteSecret writes the file rel, readable by its owner (root) only.
-	WriteSecret(ctx context.Context, instanceID, rel string, value []byte) error
-	// WriteFile writes name below the volume directory vol, owned by uid:gid with mode, through
-	// no symbolic link the service planted, and says whether it did: a file written once is
-	// left alone when anything has its name.
-	WriteFile(ctx context.Context, instanceID, vol, name string, content []byte, mode fs.FileMode, once bool, uid, gid int) (bool, error)
+	// WriteSecrets writes the files of secrets (values by path), readable by their owner (root)
+	// only.
+	WriteSecrets(ctx context.Context, instanceID string, secrets map[string][]byte) error
+	// WriteFiles writes the files below their volume directories, owned by uid:gid with their
+	// modes, through no symbolic link the service planted, and says which it wrote: a file
+	// written once is left alone when anything has its name. An error names the file.
+	WriteFiles(ctx context.Context, instanceID string, files []localdisk.VolumeFile, uid, gid int) ([]bool, error)
 	// Remove deletes the instance's directory, if any.
 	Remove(ctx context.Context, instanceID string) error
 	// Retain moves the instance's directory where deleted instances' data waits out the

@@ -9,6 +9,7 @@ import (
 	"syscall"
 
 	"github.com/cloudfoundry-community/docker-broker/src/internal/catalog"
+	"github.com/cloudfoundry-community/docker-broker/src/internal/localdisk"
 	"github.com/cloudfoundry-community/docker-broker/src/internal/store"
 )
 
@@ -55,19 +56,25 @@ func digestOfFiles(files []volumeFile) []fileDigest {
 }
 
 // writeFiles writes the plan's files into the instance's volumes, owned by uid:gid (-1 keeps
-// root's), before the container starts; the disk resolves every path inside its volume and
-// through no symbolic link the service planted.
+// root's), before the container starts, all in one go (on a node's disk, one helper); the disk
+// resolves every path inside its volume and through no symbolic link the service planted.
 func (b *Broker) writeFiles(ctx context.Context, instanceID string, files []volumeFile, uid, gid int) error {
-	for _, f := range files {
-		name := strings.TrimPrefix(f.Path, f.Volume+"/")
-		written, err := b.disk.WriteFile(ctx, instanceID, f.Volume, name, f.content, f.Mode, f.Once, uid, gid)
-		if err != nil {
-			if errors.Is(err, syscall.ENOSPC) {
-				return volumeError(err)
-			}
-			return forUser(fmt.Errorf("writing %s: %w", f.Path, err), "the service's file %s could not be written into its data directory: ask the operator, who finds the reason in the broker's log", f.Path)
+	if len(files) == 0 {
+		return nil
+	}
+	toWrite := make([]localdisk.VolumeFile, len(files))
+	for i, f := range files {
+		toWrite[i] = localdisk.VolumeFile{Volume: f.Volume, Name: strings.TrimPrefix(f.Path, f.Volume+"/"), Content: f.content, Mode: f.Mode, Once: f.Once}
+	}
+	written, err := b.disk.WriteFiles(ctx, instanceID, toWrite, uid, gid)
+	if err != nil {
+		if errors.Is(err, syscall.ENOSPC) {
+			return volumeError(err)
 		}
-		if written {
+		return forUser(err, "the service's files could not be written into its data directory: ask the operator, who finds the reason in the broker's log")
+	}
+	for i, f := range files {
+		if written[i] {
 			b.log.Info("file written into the instance's volume", "instance_id", instanceID, "path", f.Path)
 		}
 	}

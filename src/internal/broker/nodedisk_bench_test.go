@@ -43,9 +43,13 @@ func BenchmarkProvisionOnTheNodeDisk(b *testing.B) {
 	provisions(local, "warm-local")
 	provisions(node, "warm-node")
 	b.ResetTimer()
+	// The ratio reported is that of the totals: one round slowed down by whatever else the
+	// machine does weighs no more than its share.
+	var allLocal, allNode time.Duration
 	for n := range b.N {
 		onLocal, onNode := provisions(local, fmt.Sprintf("local-%d", n)), provisions(node, fmt.Sprintf("node-%d", n))
+		allLocal, allNode = allLocal+onLocal, allNode+onNode
 		b.Logf("provision to ready: broker's disk %s, node disk %s, ratio %.2f", onLocal.Round(time.Millisecond), onNode.Round(time.Millisecond), float64(onNode)/float64(onLocal))
-		b.ReportMetric(float64(onNode)/float64(onLocal), "ratio")
 	}
+	b.ReportMetric(float64(allNode)/float64(allLocal), "ratio")
 }

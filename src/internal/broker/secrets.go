@@ -42,18 +42,23 @@ func secretRel(field string) string { return filepath.Join("secrets", field) }
 // writeSecretFiles writes the instance's credentials that the plan passes as files, readable by
 // their owner only, and returns their paths relative to the instance's directory: the container
 // then reads its secrets from a file, and `docker inspect` shows a path instead of the secret.
-// They are written on every (re)creation.
+// They are written on every (re)creation, all in one go.
 func (b *Broker) writeSecretFiles(ctx context.Context, inst store.Instance, plan catalog.Plan) ([]string, error) {
 	var rels []string
+	secrets := map[string][]byte{}
 	for _, f := range credentialValues(plan, inst) {
 		if !f.field.AsFile {
 			continue
 		}
 		rel := secretRel(f.name)
-		if err := b.disk.WriteSecret(ctx, inst.ID, rel, []byte(f.value)); err != nil {
-			return nil, volumeError(err)
-		}
+		secrets[rel] = []byte(f.value)
 		rels = append(rels, rel)
+	}
+	if len(secrets) == 0 {
+		return nil, nil
+	}
+	if err := b.disk.WriteSecrets(ctx, inst.ID, secrets); err != nil {
+		return nil, volumeError(err)
 	}
 	return rels, nil
 }

@@ -10,37 +10,52 @@ import (
 	"strings"
 )
 
-// WriteFile writes content to name below the instance's volume directory vol, owned by
-// uid:gid (-1 keeps root's), with mode, and says whether it did: a file written once is left
-// alone when anything has its name. A volume belongs to the service, which may have planted a
-// symbolic link in it for the broker, root on the host, to write through: every path is resolved
-// inside its volume (os.Root) and through no symbolic link, and a file is replaced by a rename,
-// never written through whatever has its name.
-func (d *Disk) WriteFile(_ context.Context, instanceID, vol, name string, content []byte, mode fs.FileMode, once bool, uid, gid int) (bool, error) {
-	return writeVolumeFile(d.path(instanceID, vol), volumeFile{name: name, content: content, mode: mode, once: once}, uid, gid)
+// VolumeFile is a file to write into one of an instance's volumes (Disk.WriteFiles).
+type VolumeFile struct {
+	Volume  string // the volume's container path, "/data"
+	Name    string // relative to the volume, "conf/redis.conf"
+	Content []byte
+	Mode    fs.FileMode
+	// Once leaves the file alone when anything has its name.
+	Once bool
 }
 
-// volumeFile is a file to write into a volume.
-type volumeFile struct {
-	name    string // relative to the volume
-	content []byte
-	mode    fs.FileMode
-	once    bool
+// Path is the file's container path, which errors name.
+func (f VolumeFile) Path() string { return path.Join(f.Volume, f.Name) }
+
+// Failed is the error of f's write that failed with err, for every disk.
+func (f VolumeFile) Failed(err error) error { return fmt.Errorf("writing %s: %w", f.Path(), err) }
+
+// WriteFiles writes files below the instance's volume directories, owned by uid:gid (-1 keeps
+// root's), and says which it wrote: a file written once is left alone when anything has its
+// name. A volume belongs to the service, which may have planted a symbolic link in it for the
+// broker, root on the host, to write through: every path is resolved inside its volume
+// (os.Root) and through no symbolic link, and a file is replaced by a rename, never written
+// through whatever has its name. The first failure ends the writes.
+func (d *Disk) WriteFiles(_ context.Context, instanceID string, files []VolumeFile, uid, gid int) ([]bool, error) {
+	written := make([]bool, len(files))
+	for i, f := range files {
+		var err error
+		if written[i], err = writeVolumeFile(d.path(instanceID, f.Volume), f, uid, gid); err != nil {
+			return nil, f.Failed(err)
+		}
+	}
+	return written, nil
 }
 
 // writeVolumeFile writes f below volumeDir and says whether it did.
-func writeVolumeFile(volumeDir string, f volumeFile, uid, gid int) (bool, error) {
+func writeVolumeFile(volumeDir string, f VolumeFile, uid, gid int) (bool, error) {
 	root, err := os.OpenRoot(volumeDir)
 	if err != nil {
 		return false, err
 	}
 	defer root.Close()
-	name := f.name
+	name := f.Name
 	if err := makeParents(root, name, uid, gid); err != nil {
 		return false, err
 	}
 	switch info, err := root.Lstat(name); {
-	case err == nil && f.once:
+	case err == nil && f.Once:
 		return false, nil
 	case err == nil && info.IsDir():
 		return false, errors.New("a directory has its name")
@@ -59,7 +74,7 @@ func writeVolumeFile(volumeDir string, f volumeFile, uid, gid int) (bool, error)
 		return false, err
 	}
 	defer func() { _ = root.Remove(temp) }()
-	if f.once {
+	if f.Once {
 		// A link, unlike a rename, keeps whatever took the name meanwhile.
 		err := root.Link(temp, name)
 		if errors.Is(err, fs.ErrExist) {
@@ -73,17 +88,17 @@ func writeVolumeFile(volumeDir string, f volumeFile, uid, gid int) (bool, error)
 // writeNewFile creates name, which must not exist (O_EXCL refuses a symbolic link too), with
 // f's content, owner and mode, on disk before it gets its real name: a file written once and
 // found empty after a crash would stay empty.
-func writeNewFile(root *os.Root, name string, f volumeFile, uid, gid int) error {
+func writeNewFile(root *os.Root, name string, f VolumeFile, uid, gid int) error {
 	file, err := root.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
 	if err != nil {
 		return err
 	}
-	_, err = file.Write(f.content)
+	_, err = file.Write(f.Content)
 	if err == nil && (uid != -1 || gid != -1) {
 		err = file.Chown(uid, gid)
 	}
 	if err == nil {
-		err = file.Chmod(f.mode) // after the chown, and whatever the umask
+		err = file.Chmod(f.Mode) // after the chown, and whatever the umask
 	}
 	if err == nil {
 		err = file.Sync()

@@ -8,8 +8,10 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -91,9 +93,19 @@ func (d *Disk) Chown(_ context.Context, instanceID string, rels []string, uid, g
 	return nil
 }
 
-// WriteSecret writes value to the file rel of the instance's directory, readable by its owner
-// only, in directories private to root.
-func (d *Disk) WriteSecret(_ context.Context, instanceID, rel string, value []byte) error {
+// WriteSecrets writes the files of secrets (values by path relative to the instance's
+// directory), readable by their owner only, in directories private to root.
+func (d *Disk) WriteSecrets(_ context.Context, instanceID string, secrets map[string][]byte) error {
+	for _, rel := range slices.Sorted(maps.Keys(secrets)) {
+		if err := d.writeSecret(instanceID, rel, secrets[rel]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// writeSecret writes value to the file rel of the instance's directory (WriteSecrets).
+func (d *Disk) writeSecret(instanceID, rel string, value []byte) error {
 	p := d.path(instanceID, rel)
 	if err := os.MkdirAll(filepath.Dir(p), 0o700); err != nil {
 		return fmt.Errorf("creating the directory of the secret file %s: %w", rel, err)

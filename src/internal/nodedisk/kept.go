@@ -26,7 +26,7 @@ type keptHelper struct {
 func (d *Disk) withNodeHelper(ctx context.Context, engine Engine, work func(h helper) error) error {
 	binds := []string{d.mount + ":" + nodeMount}
 	if d.cfg.KeepHelpers <= 0 {
-		return d.withHelper(ctx, engine, binds, work)
+		return d.withOneShot(ctx, engine, binds, work)
 	}
 	for attempt := 0; ; attempt++ {
 		k, err := d.acquire(ctx, engine, binds)
@@ -53,7 +53,7 @@ func (d *Disk) acquire(ctx context.Context, engine Engine, binds []string) (*kep
 		}
 		return k, nil
 	}
-	h, err := d.startHelper(ctx, engine, binds)
+	h, err := d.startHelper(ctx, engine, binds, "none")
 	if err != nil {
 		return nil, err
 	}
@@ -94,7 +94,8 @@ func (d *Disk) expire(engine Engine, k *keptHelper) {
 	d.removeHelper(k.helper)
 }
 
-// Close removes the kept helpers of every node; operations after it start new ones.
+// Close removes the kept helpers of every node and waits for the removals of helpers that no
+// operation waited for; operations after it start new helpers.
 func (d *Disk) Close() error {
 	d.mu.Lock()
 	var idle []helper
@@ -113,7 +114,31 @@ func (d *Disk) Close() error {
 	for _, h := range idle {
 		errs = append(errs, d.removeHelper(h))
 	}
+	d.mu.Lock()
+	for d.removing > 0 {
+		d.removed.Wait()
+	}
+	errs, d.removeErrs = append(errs, d.removeErrs...), nil
+	d.mu.Unlock()
 	return errors.Join(errs...)
+}
+
+// removeInBackground removes a helper without its operation waiting for the engine to tear
+// it down; Close waits for the removal and reports its failure.
+func (d *Disk) removeInBackground(h helper) {
+	d.mu.Lock()
+	d.removing++
+	d.mu.Unlock()
+	go func() {
+		err := d.removeHelper(h)
+		d.mu.Lock()
+		defer d.mu.Unlock()
+		if err != nil {
+			d.removeErrs = append(d.removeErrs, err)
+		}
+		d.removing--
+		d.removed.Broadcast()
+	}()
 }
 
 // removeHelper removes a helper container, whatever the operation's context became.

@@ -3,10 +3,11 @@
 // container on that node, with no network, through an exec whose input and output stream. The
 // work on the data directory (directories, ownership, secret files, removal, retention, listing,
 // free space) shares one helper per node, kept between operations when Config.KeepHelpers says
-// so; what writes into a service's volume (the plan's files, a restore) or reads it (a backup)
-// gets a one-shot helper that mounts that volume or instance directory alone, so that no
+// so; what writes into a service's volumes (the plan's files, a restore) or reads them (a backup)
+// gets a one-shot helper that mounts those volumes or the instance's directory alone, so that no
 // symbolic link the service planted reaches the node's other files. One-shot helpers are
-// removed when the operation ends, also on error or cancellation. Nothing crosses over SSH, and
+// removed when the operation ends, also on error or cancellation (where the node keeps a
+// helper, without the operation waiting: Close does). Nothing crosses over SSH, and
 // the broker's own disk is never touched. The layout is the broker's local one
 // (package localdisk) on each node: <root>/cf-<id>, deleted ones in <retention>/cf-<id>-<time>.
 //
@@ -24,7 +25,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -81,6 +84,12 @@ type Disk struct {
 	mu sync.Mutex
 	// kept are the node helpers that wait for the next operation, by node (KeepHelpers).
 	kept map[Engine]*keptHelper
+	// removing counts the removals of helpers that no operation waits for, removed signals the
+	// end of each and removeErrs holds how those done failed: Close waits for them and reports
+	// the failures. (Operations may run during Close, which a WaitGroup does not allow.)
+	removing   int
+	removed    *sync.Cond // on mu
+	removeErrs []error
 }
 
 // New returns the node disk of cfg.
@@ -99,7 +108,9 @@ func New(cfg Config) (*Disk, error) {
 	if cfg.Retention != "" {
 		mount = commonAncestor(mount, filepath.Clean(cfg.Retention))
 	}
-	return &Disk{cfg: cfg, mount: mount, kept: map[Engine]*keptHelper{}}, nil
+	d := &Disk{cfg: cfg, mount: mount, kept: map[Engine]*keptHelper{}}
+	d.removed = sync.NewCond(&d.mu)
+	return d, nil
 }
 
 // OnEngine is the Config of a single node: every instance on engine.
@@ -125,7 +136,7 @@ func within(p, dir string) bool {
 }
 
 // In a helper, the common ancestor of the data and retention directories is at nodeMount; an
-// instance's directory, or one of its volumes, at workMount.
+// instance's directory at workMount, or its volumes at workMount/0, workMount/1...
 const (
 	nodeMount = "/node"
 	workMount = "/work"
@@ -149,17 +160,44 @@ type helper struct {
 }
 
 // withHelper runs work with a one-shot helper on engine's node that bind-mounts binds, and
-// removes the helper whatever work did, also when ctx ended.
+// removes the helper whatever work did, also when ctx ended. Where the node keeps a helper
+// (Config.KeepHelpers), the one-shot helper joins its network namespace, which has no network
+// either: making one of its own is about half of a helper's start; and the operation does not
+// wait for the engine to tear the one-shot helper down (Close does).
 func (d *Disk) withHelper(ctx context.Context, engine Engine, binds []string, work func(h helper) error) error {
-	h, err := d.startHelper(ctx, engine, binds)
+	if d.cfg.KeepHelpers <= 0 {
+		return d.withOneShot(ctx, engine, binds, work)
+	}
+	return d.withNodeHelper(ctx, engine, func(kept helper) error {
+		h, err := d.startHelper(ctx, engine, binds, "container:"+kept.id)
+		if errors.Is(err, errNetworkGone) {
+			return fmt.Errorf("%w: %w", errHelperGone, err)
+		}
+		if err != nil {
+			return err
+		}
+		defer d.removeInBackground(h)
+		return work(h)
+	})
+}
+
+// errNetworkGone is a helper that could not start for the container whose network namespace it
+// joins being gone or stopped. Nothing of its work ran.
+var errNetworkGone = errors.New("the container whose network the helper joins is gone")
+
+// withOneShot runs work with a helper of its own on engine's node that bind-mounts binds, and
+// removes the helper whatever work did, also when ctx ended.
+func (d *Disk) withOneShot(ctx context.Context, engine Engine, binds []string, work func(h helper) error) error {
+	h, err := d.startHelper(ctx, engine, binds, "none")
 	if err != nil {
 		return err
 	}
 	return errors.Join(work(h), d.removeHelper(h))
 }
 
-// startHelper creates and starts a helper on engine's node that bind-mounts binds.
-func (d *Disk) startHelper(ctx context.Context, engine Engine, binds []string) (helper, error) {
+// startHelper creates and starts a helper on engine's node in the network mode network that
+// bind-mounts binds.
+func (d *Disk) startHelper(ctx context.Context, engine Engine, binds []string, network string) (helper, error) {
 	id, err := engine.CreateContainer(ctx, dockerengine.ContainerSpec{
 		Image: d.cfg.Image,
 		// A shell as the first process, which waits until the helper is removed; the commands
@@ -168,13 +206,16 @@ func (d *Disk) startHelper(ctx context.Context, engine Engine, binds []string) (
 		User:        "0:0",
 		Labels:      map[string]string{LabelHelper: "true"},
 		Binds:       binds,
-		NetworkMode: "none",
+		NetworkMode: network,
 	})
 	if err != nil {
 		return helper{}, fmt.Errorf("creating a helper container of image %s on the node (the node disk's helper image must be on every node): %w", d.cfg.Image, err)
 	}
 	h := helper{engine: engine, id: id}
 	if err := engine.StartContainer(ctx, id); err != nil {
+		if network != "none" && (dockerengine.IsNotFound(err) || dockerengine.IsConflict(err)) {
+			err = fmt.Errorf("%w: %w", errNetworkGone, err)
+		}
 		return helper{}, errors.Join(fmt.Errorf("starting a helper container on the node: %w", err), d.removeHelper(h))
 	}
 	return h, nil
@@ -230,14 +271,20 @@ func (d *Disk) atNode(ctx context.Context, instanceID string, work func(h helper
 	return d.withNodeHelper(ctx, engine, work)
 }
 
-// inInstanceDir runs work with a helper on the instance's node that mounts the instance's
-// directory (or a directory in it, sub) at workMount.
-func (d *Disk) inInstanceDir(ctx context.Context, instanceID, sub string, work func(h helper) error) error {
+// inInstanceDir runs work with a one-shot helper on the instance's node that mounts the
+// instance's directory at workMount.
+func (d *Disk) inInstanceDir(ctx context.Context, instanceID string, work func(h helper) error) error {
+	return d.inInstanceDirs(ctx, instanceID, []string{d.Dir(instanceID) + ":" + workMount}, work)
+}
+
+// inInstanceDirs runs work with a one-shot helper on the instance's node that mounts binds,
+// directories of the instance's.
+func (d *Disk) inInstanceDirs(ctx context.Context, instanceID string, binds []string, work func(h helper) error) error {
 	engine, err := d.cfg.EngineOf(ctx, instanceID)
 	if err != nil {
 		return err
 	}
-	return d.withHelper(ctx, engine, []string{filepath.Join(d.Dir(instanceID), sub) + ":" + workMount}, work)
+	return d.withHelper(ctx, engine, binds, work)
 }
 
 // Exists says whether the instance has a directory on its node.
@@ -299,16 +346,27 @@ func (d *Disk) Chown(ctx context.Context, instanceID string, rels []string, uid,
 	return nil
 }
 
-// WriteSecret writes value to the file rel of the instance's directory, readable by its owner
-// only, in directories private to root. The value goes through the exec's standard input, never
-// its command line.
-func (d *Disk) WriteSecret(ctx context.Context, instanceID, rel string, value []byte) error {
+// WriteSecrets writes the files of secrets (values by path relative to the instance's
+// directory), readable by their owner only, in directories private to root, in one exec. The
+// values go through the exec's standard input, one after the other (head -c, as for the plan's
+// files), never its command line.
+func (d *Disk) WriteSecrets(ctx context.Context, instanceID string, secrets map[string][]byte) error {
+	rels := slices.Sorted(maps.Keys(secrets))
+	args := []string{d.inNode(d.Dir(instanceID))}
+	var values bytes.Buffer
+	for _, rel := range rels {
+		args = append(args, relPaths([]string{rel})[0], strconv.Itoa(len(secrets[rel])))
+		values.Write(secrets[rel])
+	}
 	err := d.atNode(ctx, instanceID, func(h helper) error {
-		return h.run(ctx, `umask 077; cd "$1"; mkdir -p -- "$(dirname -- "$2")"; cat > "$2.new"; chmod 600 "$2.new"; mv -f -- "$2.new" "$2"`,
-			[]string{d.inNode(d.Dir(instanceID)), relPaths([]string{rel})[0]}, bytes.NewReader(value), nil)
+		return h.run(ctx, `umask 077; cd "$1"; shift
+while [ $# -gt 0 ]; do
+	mkdir -p -- "$(dirname -- "$1")"; head -c "$2" > "$1.new"; chmod 600 "$1.new"; mv -f -- "$1.new" "$1"
+	shift 2
+done`, args, &values, nil)
 	})
 	if err != nil {
-		return fmt.Errorf("writing the secret file %s of instance %s on its node: %w", rel, instanceID, err)
+		return fmt.Errorf("writing the secret files %s of instance %s on its node: %w", strings.Join(rels, ", "), instanceID, err)
 	}
 	return nil
 }

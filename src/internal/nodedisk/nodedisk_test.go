@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/cloudfoundry-community/docker-broker/src/internal/dockerengine"
+	"github.com/cloudfoundry-community/docker-broker/src/internal/localdisk"
 	"github.com/cloudfoundry-community/docker-broker/src/internal/nodedisk"
 	"github.com/cloudfoundry-community/docker-broker/src/internal/standin"
 	"github.com/cloudfoundry-community/docker-broker/src/internal/testenv"
@@ -92,32 +93,58 @@ func (n *node) noHelpersLeft() {
 	}
 }
 
+// wantWritten writes files into the instance's volumes, owned by the plan's user, and checks
+// which were written.
+func (n *node) wantWritten(instanceID string, files []localdisk.VolumeFile, want ...bool) {
+	n.t.Helper()
+	written, err := n.disk.WriteFiles(context.Background(), instanceID, files, n.uid, n.gid)
+	if err != nil || !slices.Equal(written, want) {
+		n.t.Fatalf("writing files: %v %v, want %v", written, err, want)
+	}
+}
+
+// wantContent checks that the node path is a regular file that holds content.
+func (n *node) wantContent(p, content string) {
+	n.t.Helper()
+	info, err := os.Lstat(p)
+	if err != nil {
+		n.t.Fatal(err)
+	}
+	data, err := os.ReadFile(p)
+	if err != nil || !info.Mode().IsRegular() || string(data) != content {
+		n.t.Errorf("%s (%v) holds %q %v, want a regular file with %q", p, info.Mode(), data, err, content)
+	}
+}
+
 // TestTheNodeDiskPreparesWhatTheContainerReads creates an instance's directories, secret and
-// file on the node through helpers, then runs a container of the plan image as its user, with
-// them bind-mounted as the broker mounts them: it reads the secret and the file, and plants a
-// symbolic link that the next write refuses to follow.
+// files on the node through helpers, then runs a container of the plan image as its user, with
+// them bind-mounted as the broker mounts them: it reads the secret and a file, and plants
+// symbolic links that the next writes neither follow nor write through.
 func TestTheNodeDiskPreparesWhatTheContainerReads(t *testing.T) {
 	n := newNode(t)
 	ctx := context.Background()
 	if exists, err := n.disk.Exists(ctx, "i1"); err != nil || exists {
 		t.Fatalf("a directory before any was made: %v %v", exists, err)
 	}
-	if err := n.disk.MakeDirs(ctx, "i1", []string{"/data"}); err != nil {
+	if err := n.disk.MakeDirs(ctx, "i1", []string{"/data", "/var/log/redis"}); err != nil {
 		t.Fatal(err)
 	}
-	if err := n.disk.WriteSecret(ctx, "i1", "secrets/password", []byte("s3cret\n$HOME")); err != nil {
+	if err := n.disk.WriteSecrets(ctx, "i1", map[string][]byte{"secrets/password": []byte("s3cret\n$HOME"), "secrets/username": []byte("u")}); err != nil {
 		t.Fatal(err)
 	}
-	if err := n.disk.Chown(ctx, "i1", []string{"data", "secrets/password"}, n.uid, n.gid); err != nil {
+	if err := n.disk.Chown(ctx, "i1", []string{"data", "var/log/redis", "secrets/password"}, n.uid, n.gid); err != nil {
 		t.Fatal(err)
 	}
-	written, err := n.disk.WriteFile(ctx, "i1", "/data", "my conf/redis.conf", []byte("port 6379\n"), 0o640, false, n.uid, n.gid)
-	if err != nil || !written {
-		t.Fatalf("writing a file: %v %v", written, err)
+	// Files in two volumes, one of them empty, written by one helper.
+	files := []localdisk.VolumeFile{
+		{Volume: "/data", Name: "my conf/redis.conf", Content: []byte("port 6380\n"), Mode: 0o640},
+		{Volume: "/data", Name: "users.acl", Content: []byte("user default on\n"), Mode: 0o600, Once: true},
+		{Volume: "/var/log/redis", Name: "empty", Mode: 0o644},
 	}
-	if written, err := n.disk.WriteFile(ctx, "i1", "/data", "my conf/redis.conf", []byte("changed\n"), 0o640, true, n.uid, n.gid); err != nil || written {
-		t.Fatalf("a file written once was written again: %v %v", written, err)
-	}
+	n.wantWritten("i1", files, true, true, true)
+	// Again, as at a recreation: the file written once stays as it is, the others are rewritten.
+	files[0].Content, files[1].Content = []byte("port 6379\n"), []byte("changed\n")
+	n.wantWritten("i1", files, true, false, true)
 	if exists, err := n.disk.Exists(ctx, "i1"); err != nil || !exists {
 		t.Fatalf("no directory after MakeDirs: %v %v", exists, err)
 	}
@@ -128,24 +155,42 @@ func TestTheNodeDiskPreparesWhatTheContainerReads(t *testing.T) {
 	n.wantOwned(dir, 0o700, 0, 0)
 	n.wantOwned(filepath.Join(dir, "data"), 0o750, n.uid, n.gid)
 	n.wantOwned(filepath.Join(dir, "secrets", "password"), 0o600, n.uid, n.gid)
+	n.wantOwned(filepath.Join(dir, "secrets", "username"), 0o600, 0, 0)
+	n.wantContent(filepath.Join(dir, "secrets", "username"), "u")
+	n.wantOwned(filepath.Join(dir, "data", "my conf"), 0o750, n.uid, n.gid)
 	n.wantOwned(filepath.Join(dir, "data", "my conf", "redis.conf"), 0o640, n.uid, n.gid)
+	n.wantOwned(filepath.Join(dir, "data", "users.acl"), 0o600, n.uid, n.gid)
+	n.wantOwned(filepath.Join(dir, "var", "log", "redis", "empty"), 0o644, n.uid, n.gid)
+	n.wantContent(filepath.Join(dir, "data", "users.acl"), "user default on\n")
+	n.wantContent(filepath.Join(dir, "var", "log", "redis", "empty"), "")
 
 	c := n.d.Run(t, dockerengine.ContainerSpec{
 		Name: "nd-reader", Image: planImage, User: planUser, Entrypoint: []string{"sleep", "600"},
 		Binds: []string{filepath.Join(dir, "data") + ":/data", filepath.Join(dir, "secrets", "password") + ":/run/secrets/password:ro"},
 	})
-	out, err := n.d.Shell(ctx, c.ID, `cat /run/secrets/password; echo; cat "/data/my conf/redis.conf"; ln -s /etc /data/link`)
+	out, err := n.d.Shell(ctx, c.ID, `cat /run/secrets/password; echo; cat "/data/my conf/redis.conf"`)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if want := "s3cret\n$HOME\nport 6379"; out != want {
 		t.Errorf("the container read %q, want %q", out, want)
 	}
-	// The service planted a symbolic link for the broker to write through.
-	_, err = n.disk.WriteFile(ctx, "i1", "/data", "link/passwd", []byte("x"), 0o644, false, n.uid, n.gid)
-	if err == nil || !strings.Contains(err.Error(), "link is a symbolic link") {
+	// The service planted symbolic links for the broker to write through: a directory of a
+	// file's path, and the file rewritten at every creation, a link to another of its files.
+	plant := `ln -s /etc /data/link; echo canary > /data/canary; rm "/data/my conf/redis.conf"; ln -s ../canary "/data/my conf/redis.conf"`
+	if _, err := n.d.Shell(ctx, c.ID, plant); err != nil {
+		t.Fatal(err)
+	}
+	files = []localdisk.VolumeFile{
+		{Volume: "/data", Name: "my conf/redis.conf", Content: []byte("port 6381\n"), Mode: 0o640},
+		{Volume: "/data", Name: "link/passwd", Content: []byte("x"), Mode: 0o644},
+	}
+	_, err = n.disk.WriteFiles(ctx, "i1", files, n.uid, n.gid)
+	if err == nil || !strings.Contains(err.Error(), "writing /data/link/passwd") || !strings.Contains(err.Error(), "link is a symbolic link") {
 		t.Errorf("writing through a symbolic link the service planted: %v", err)
 	}
+	n.wantContent(filepath.Join(dir, "data", "my conf", "redis.conf"), "port 6381\n")
+	n.wantContent(filepath.Join(dir, "data", "canary"), "canary\n")
 	n.noHelpersLeft()
 }
 
@@ -157,9 +202,7 @@ func TestTheNodeDiskCopiesListsRetainsAndRemoves(t *testing.T) {
 	if err := n.disk.MakeDirs(ctx, "src", []string{"/data", "/var/lib/extra"}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := n.disk.WriteFile(ctx, "src", "/data", "dump.rdb", []byte("data"), 0o600, false, n.uid, n.gid); err != nil {
-		t.Fatal(err)
-	}
+	n.wantWritten("src", []localdisk.VolumeFile{{Volume: "/data", Name: "dump.rdb", Content: []byte("data"), Mode: 0o600}}, true)
 	var archive bytes.Buffer
 	if err := n.disk.ReadVolumes(ctx, "src", []string{"/data", "/var/lib/extra", "/missing"}, &archive); err != nil {
 		t.Fatal(err)
@@ -296,7 +339,8 @@ func (n *node) helpers() []dockerengine.Container {
 }
 
 // TestAKeptHelperServesTheNodesOperations keeps one helper for the operations on a node's
-// data directory, replaces it when it is gone, and Close removes it.
+// data directory, whose network namespace the one-shot helpers join, replaces it when it is
+// gone, and Close removes it.
 func TestAKeptHelperServesTheNodesOperations(t *testing.T) {
 	n := newNode(t)
 	cfg := nodedisk.OnEngine(n.d.Engine, n.root, n.retention, planImage)
@@ -309,13 +353,12 @@ func TestAKeptHelperServesTheNodesOperations(t *testing.T) {
 	if err := disk.MakeDirs(ctx, "k", []string{"/data"}); err != nil {
 		t.Fatal(err)
 	}
-	if err := disk.WriteSecret(ctx, "k", "secrets/password", []byte("pw")); err != nil {
+	if err := disk.WriteSecrets(ctx, "k", map[string][]byte{"secrets/password": []byte("pw")}); err != nil {
 		t.Fatal(err)
 	}
 	if err := disk.Chown(ctx, "k", []string{"data", "secrets/password"}, n.uid, n.gid); err != nil {
 		t.Fatal(err)
 	}
-	n.wantOwned(filepath.Join(disk.Dir("k"), "secrets", "password"), 0o600, n.uid, n.gid)
 	kept := n.helpers()
 	if len(kept) != 1 || !kept[0].Running {
 		t.Fatalf("%d helpers after three operations, want one kept running", len(kept))
@@ -328,9 +371,20 @@ func TestAKeptHelperServesTheNodesOperations(t *testing.T) {
 	if exists, err := disk.Exists(ctx, "k"); err != nil || !exists {
 		t.Fatalf("after the kept helper went: %v %v", exists, err)
 	}
-	if again := n.helpers(); len(again) != 1 || again[0].ID == kept[0].ID {
-		t.Errorf("helpers after the replacement: %d", len(again))
+	again := n.helpers()
+	if len(again) != 1 || again[0].ID == kept[0].ID {
+		t.Fatalf("helpers after the replacement: %d", len(again))
 	}
+	// Also for a one-shot helper, which joins the kept helper's network namespace.
+	if err := n.d.Engine.RemoveContainer(ctx, again[0].ID); err != nil {
+		t.Fatal(err)
+	}
+	files := []localdisk.VolumeFile{{Volume: "/data", Name: "redis.conf", Content: []byte("port 6379\n"), Mode: 0o600}}
+	if _, err := disk.WriteFiles(ctx, "k", files, n.uid, n.gid); err != nil {
+		t.Fatal(err)
+	}
+	n.wantContent(filepath.Join(disk.Dir("k"), "data", "redis.conf"), "port 6379\n")
+	// Close waits for the one-shot helper's removal, which the write did not.
 	if err := disk.Close(); err != nil {
 		t.Fatal(err)
 	}

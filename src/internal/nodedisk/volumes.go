@@ -14,7 +14,7 @@ import (
 // local disk writes it: entries named by the volume's path without its leading '/', numeric
 // owners, a volume without a directory left out.
 func (d *Disk) ReadVolumes(ctx context.Context, instanceID string, vols []string, w io.Writer) error {
-	err := d.inInstanceDir(ctx, instanceID, "", func(h helper) error {
+	err := d.inInstanceDir(ctx, instanceID, func(h helper) error {
 		return h.run(ctx, `cd `+workMount+`
 for vol; do shift; if [ -d "$vol" ]; then set -- "$@" "$vol"; fi; done
 if [ $# -eq 0 ]; then exec tar -cf - -T /dev/null; fi
@@ -37,7 +37,7 @@ func (d *Disk) ReplaceVolumes(ctx context.Context, instanceID string, vols []str
 		feed.CloseWithError(err)
 		copied <- err
 	}()
-	err := d.inInstanceDir(ctx, instanceID, "", func(h helper) error {
+	err := d.inInstanceDir(ctx, instanceID, func(h helper) error {
 		return h.run(ctx, `chmod 700 `+workMount+`; cd `+workMount+`; rm -rf -- "$@"; exec tar --numeric-owner --same-owner -xpf -`, relPaths(vols), checked, nil)
 	})
 	checked.Close() // ends the copy if the helper stopped reading
