@@ -130,7 +130,11 @@ func connectSwarm(ctx context.Context, cfg Config, manager *dockerengine.Client,
 		s.Close()
 		return nil, fmt.Errorf("swarm: %w", err)
 	}
-	log.Info("on a swarm", "nodes", len(nodes), "members", len(members), "api_version", version)
+	swept, err := s.disk.Sweep(ctx)
+	if err != nil {
+		log.Warn("disk helpers a killed broker left could not all be removed", "removed", swept, "error", err.Error())
+	}
+	log.Info("on a swarm", "nodes", len(nodes), "members", len(members), "api_version", version, "disk_helpers_swept", swept)
 	var restarts context.Context
 	restarts, s.stopRestarts = context.WithCancel(ctx)
 	s.restartsDone = make(chan struct{})

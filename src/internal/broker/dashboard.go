@@ -12,6 +12,7 @@ import (
 	"github.com/cloudfoundry-community/docker-broker/src/internal/credentials"
 	"github.com/cloudfoundry-community/docker-broker/src/internal/dashboard"
 	"github.com/cloudfoundry-community/docker-broker/src/internal/dockerengine"
+	"github.com/cloudfoundry-community/docker-broker/src/internal/metrics"
 	"github.com/cloudfoundry-community/docker-broker/src/internal/sso"
 	"github.com/cloudfoundry-community/docker-broker/src/internal/store"
 )
@@ -66,9 +67,12 @@ func (b *Broker) DashboardInstances(ctx context.Context) ([]dashboard.Instance, 
 			containers[c.Labels[LabelInstanceID]] = c
 		}
 	}
+	// Without the machines' list the rows name each machine by its id and mark none down.
+	listed, _ := b.fleetNodes(ctx, all)
+	nodes := nodesByID(listed)
 	rows := make([]dashboard.Instance, 0, len(all))
 	for _, inst := range all {
-		row, _, err := b.dashboardInstance(inst, containers[inst.ID])
+		row, _, err := b.dashboardInstance(inst, containers[inst.ID], nodes)
 		if err != nil {
 			return nil, err
 		}
@@ -85,8 +89,9 @@ func (b *Broker) DashboardInstance(ctx context.Context, id string, logLines int)
 	}
 	var detail dashboard.InstanceDetail
 	c, inspectErr := b.engine.InspectContainer(ctx, containerName(id))
+	listed, _ := b.fleetNodes(ctx, []store.Instance{inst})
 	var secrets []string
-	detail.Instance, secrets, err = b.dashboardInstance(inst, c)
+	detail.Instance, secrets, err = b.dashboardInstance(inst, c, nodesByID(listed))
 	if err != nil {
 		return dashboard.InstanceDetail{}, false, err
 	}
@@ -112,8 +117,8 @@ func (b *Broker) DashboardInstance(ctx context.Context, id string, logLines int)
 }
 
 // dashboardInstance is inst as the dashboard shows it, with c its container (zero when it has
-// none), and the credentials redacted from it.
-func (b *Broker) dashboardInstance(inst store.Instance, c dockerengine.Container) (dashboard.Instance, []string, error) {
+// none) and nodes the engine's machines by id, and the credentials redacted from it.
+func (b *Broker) dashboardInstance(inst store.Instance, c dockerengine.Container, nodes map[string]metrics.Node) (dashboard.Instance, []string, error) {
 	bindings, err := b.store.Bindings(inst.ID)
 	if err != nil {
 		return dashboard.Instance{}, nil, err
@@ -125,12 +130,15 @@ func (b *Broker) dashboardInstance(inst store.Instance, c dockerengine.Container
 		}
 	}
 	row := dashboard.Instance{
-		ID: inst.ID, Host: b.host(inst), State: instanceState(inst), Container: c.State, Health: c.Health,
+		ID: inst.ID, Host: b.host(inst), State: instanceStateOn(inst, nodes), Container: c.State, Health: c.Health,
 		Running: inst.MaintenanceInfo, Bindings: len(bindings), CreatedAt: inst.CreatedAt,
 		Operation: dashboard.Operation{
 			Kind: inst.Operation.Kind, State: inst.Operation.State, Description: credentials.Redact(inst.Operation.Description, secrets...),
 			StartedAt: inst.Operation.StartedAt, FinishedAt: inst.Operation.FinishedAt,
 		},
+	}
+	if inst.Node != "" {
+		row.Node = cmp.Or(nodes[inst.Node].Name, shortNodeID(inst.Node))
 	}
 	row.Service, row.Plan = b.planNames(inst.ServiceID, inst.PlanID)
 	if _, plan, ok := b.cfg.Catalog.PlanByID(inst.PlanID); ok {

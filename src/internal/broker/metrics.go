@@ -8,8 +8,9 @@ import (
 )
 
 // MetricsState is the fleet as a metrics scrape reports it (metrics.State): the state file's
-// instances, bindings and quota usage, and the engine's containers of this broker. It takes no
-// lock: a scrape must not wait for, or hold up, an admission.
+// instances, bindings and quota usage, the engine's containers of this broker and, on an
+// engine of several machines, each machine with its instances. It takes no lock: a scrape must
+// not wait for, or hold up, an admission.
 func (b *Broker) MetricsState(ctx context.Context) (metrics.Snapshot, error) {
 	all, err := b.store.Instances()
 	if err != nil {
@@ -28,9 +29,11 @@ func (b *Broker) MetricsState(ctx context.Context) (metrics.Snapshot, error) {
 			snap.Plans = append(snap.Plans, metrics.Plan{Service: service.Name, Plan: plan.Name, Capacity: metrics.Capacity{Used: used, Limit: plan.MaxContainers}})
 		}
 	}
+	snap.Nodes, snap.NodesErr = b.fleetNodes(ctx, all)
+	nodes := nodesByID(snap.Nodes)
 	for _, inst := range all {
 		service, plan := b.planNames(inst.ServiceID, inst.PlanID)
-		snap.Instances = append(snap.Instances, metrics.Instance{Service: service, Plan: plan, State: instanceState(inst), Bindings: bindings[inst.ID]})
+		snap.Instances = append(snap.Instances, metrics.Instance{Service: service, Plan: plan, State: instanceStateOn(inst, nodes), Bindings: bindings[inst.ID]})
 	}
 	containers, err := b.engine.ListContainers(ctx, map[string]string{LabelBroker: b.cfg.Name})
 	if err != nil {

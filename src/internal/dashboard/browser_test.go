@@ -252,7 +252,7 @@ func TestTheDashboardShowsWhatTheAPISaysInABrowserWithoutASecret(t *testing.T) {
 	screenshot(t, page, "dashboard-phone.png")
 
 	// Auth on every page, and no secret in any.
-	pages := []string{"/dashboard", "/dashboard?state=failed", "/dashboard/style.css", "/dashboard/instances/dash-cache",
+	pages := []string{"/dashboard", "/dashboard/", "/dashboard?state=failed", "/dashboard/style.css", "/dashboard/instances/dash-cache",
 		"/dashboard/instances/dash-chatty", "/dashboard/instances/dash-broken", "/dashboard/instances/nope"}
 	for _, path := range pages {
 		if status, _ := fetch(t, b.URL+path, "", ""); status != http.StatusUnauthorized {

@@ -1,6 +1,7 @@
 // Package dashboard is the operator's dashboard: server-rendered pages of the fleet (every
-// instance with its state, health, ports and image, capacity per plan and for the broker,
-// recent operations and failures, the orphans report) and of one instance with the last lines
+// instance with its state, health, ports and image, and its node on an engine of several
+// machines; capacity per plan, for the broker and per node; recent operations and failures,
+// the orphans report) and of one instance with the last lines
 // of its container's log. The pages use no script and load nothing from elsewhere: the style
 // sheet is embedded, and they refresh themselves with a meta refresh the reader can pause.
 //
@@ -43,12 +44,16 @@ type Instance struct {
 	// the platform sent them, else the GUIDs.
 	Org, Space string
 	// State is what the metrics call it: provisioning, updating, deprovisioning, ready or
-	// failed (metrics.InstanceStates).
+	// failed (metrics.InstanceStates), or node down (metrics.NodeDown).
 	State string
 	// Container is the engine's state of its container ("running", "exited", ...), empty when
 	// it has none; Health is the image's HEALTHCHECK status ("healthy", ..., "none").
 	Container, Health string
-	// Host is where apps reach the host ports (the broker's external_host).
+	// Node names the machine the instance runs on (its hostname, else its id shortened) on an
+	// engine of several; empty on a plain engine.
+	Node string
+	// Host is where apps reach the host ports: its machine's address, else the broker's
+	// external_host.
 	Host  string
 	Ports []Port
 	Image string // the image reference the plan runs, with its tag

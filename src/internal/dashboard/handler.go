@@ -9,9 +9,9 @@ import (
 	"net/url"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
-	"github.com/cloudfoundry-community/docker-broker/src/internal/metrics"
 	"github.com/cloudfoundry-community/docker-broker/src/internal/osbapi"
 )
 
@@ -36,6 +36,8 @@ const (
 var pages = template.Must(template.New("").Funcs(template.FuncMap{
 	"age":        age,
 	"nearlyFull": nearlyFull,
+	// slug makes a state a CSS class name: "node down" is state-node-down.
+	"slug": func(s string) string { return strings.ReplaceAll(s, " ", "-") },
 	"ops": func(now time.Time, instances []Instance, empty string) operationList {
 		return operationList{Now: now, Instances: instances, Empty: empty}
 	},
@@ -49,9 +51,20 @@ func Handler(src Source, log *slog.Logger) http.Handler {
 	d := &dashboard{src: src, log: log, clock: time.Now}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET "+Prefix, d.fleet)
+	mux.HandleFunc("GET "+Prefix+"/{$}", toFleet)
 	mux.HandleFunc("GET "+instancePath+"{id}", d.instance)
 	mux.Handle("GET "+Prefix+"/style.css", http.StripPrefix(Prefix, http.FileServerFS(styleSheet{assets})))
 	return secureHeaders(mux)
+}
+
+// toFleet sends a request for the prefix with a trailing slash to the fleet page, with its
+// query (its filters).
+func toFleet(w http.ResponseWriter, r *http.Request) {
+	target := Prefix
+	if r.URL.RawQuery != "" {
+		target += "?" + r.URL.RawQuery
+	}
+	http.Redirect(w, r, target, http.StatusMovedPermanently)
 }
 
 // styleSheet serves assets/style.css alone, as /style.css.
@@ -122,13 +135,20 @@ func newView(r *http.Request, clock func() time.Time, title string) view {
 // fleetPage is the model of the fleet page.
 type fleetPage struct {
 	view
-	Filter           filter
-	Services, Plans  []string
-	States           []string
-	StateCounts      []stateCount
-	Total            int
-	BrokerCapacity   capacityBar
-	PlanCapacity     []capacityBar
+	Filter          filter
+	Services, Plans []string
+	States          []string
+	// Nodes are the machines' names for the filter; ShowNodes whether the table has a node
+	// column: only on an engine of several machines.
+	Nodes          []string
+	ShowNodes      bool
+	StateCounts    []stateCount
+	Total          int
+	BrokerCapacity capacityBar
+	PlanCapacity   []capacityBar
+	NodeCapacity   []nodeCapacity
+	// NodesErr says why there are no machines to show, when the engine did not list them.
+	NodesErr         string
 	Instances        []Instance // those the filter lets through
 	Recent, Failures []Instance
 	Orphans          osbapi.Orphans
@@ -143,21 +163,38 @@ type operationList struct {
 	Empty     string
 }
 
-type filter struct{ Service, Plan, State string }
+type filter struct{ Service, Plan, State, Node string }
 
 func (f filter) lets(i Instance) bool {
-	return (f.Service == "" || f.Service == i.Service) && (f.Plan == "" || f.Plan == i.Plan) && (f.State == "" || f.State == i.State)
+	return (f.Service == "" || f.Service == i.Service) && (f.Plan == "" || f.Plan == i.Plan) && (f.State == "" || f.State == i.State) &&
+		(f.Node == "" || f.Node == i.Node)
 }
+
+// Any tells whether the filter leaves out anything.
+func (f filter) Any() bool { return f != filter{} }
 
 type stateCount struct {
 	State string
 	Count int
 }
 
+// capacityBar is a use against a limit (0: none), in Unit when it is not a count.
 type capacityBar struct {
 	Label       string
 	Used, Limit int
+	Unit        string
 }
+
+// nodeCapacity is one machine with its bars: its instances against the per-node maximum, the
+// memory their plans reserve against its own.
+type nodeCapacity struct {
+	Name, Address, State string
+	Up                   bool
+	Instances, Memory    capacityBar
+}
+
+// mib is a number of bytes in MiB, the unit of the memory bars.
+func mib(bytes int64) int { return int(bytes >> 20) }
 
 func (d *dashboard) fleet(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
@@ -174,19 +211,30 @@ func (d *dashboard) fleet(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	page := fleetPage{
 		view:           d.view(r, "Fleet"),
-		Filter:         filter{Service: q.Get("service"), Plan: q.Get("plan"), State: q.Get("state")},
-		States:         metrics.InstanceStates,
+		Filter:         filter{Service: q.Get("service"), Plan: q.Get("plan"), State: q.Get("state"), Node: q.Get("node")},
+		States:         snap.States(),
 		Total:          len(snap.Instances),
 		BrokerCapacity: capacityBar{Label: "broker (all plans)", Used: snap.Capacity.Used, Limit: snap.Capacity.Limit},
 	}
 	if snap.EngineErr != nil {
 		page.EngineErr = snap.EngineErr.Error()
 	}
+	if snap.NodesErr != nil {
+		page.NodesErr = snap.NodesErr.Error()
+	}
+	for _, n := range snap.Nodes {
+		page.Nodes = append(page.Nodes, n.Name)
+		page.NodeCapacity = append(page.NodeCapacity, nodeCapacity{
+			Name: n.Name, Address: n.Address, State: n.State, Up: n.Up,
+			Instances: capacityBar{Label: "instances", Used: n.Instances.Used, Limit: n.Instances.Limit},
+			Memory:    capacityBar{Label: "memory reserved", Used: mib(n.MemoryReserved), Limit: mib(n.Memory), Unit: "MiB"},
+		})
+	}
 	counts := map[string]int{}
 	for _, inst := range snap.Instances {
 		counts[inst.State]++
 	}
-	for _, state := range metrics.InstanceStates {
+	for _, state := range page.States {
 		page.StateCounts = append(page.StateCounts, stateCount{State: state, Count: counts[state]})
 	}
 	for _, p := range snap.Plans {
@@ -195,7 +243,9 @@ func (d *dashboard) fleet(w http.ResponseWriter, r *http.Request) {
 		page.Plans = append(page.Plans, p.Plan)
 	}
 	page.Services, page.Plans = sortedUnique(page.Services), sortedUnique(page.Plans)
+	page.ShowNodes = len(page.Nodes) > 0 || page.NodesErr != ""
 	for _, inst := range all {
+		page.ShowNodes = page.ShowNodes || inst.Node != ""
 		if page.Filter.lets(inst) {
 			page.Instances = append(page.Instances, inst)
 		}

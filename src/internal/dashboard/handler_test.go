@@ -20,6 +20,7 @@ type fakeSource struct {
 	instances []Instance
 	logs      map[string][]string
 	stateErr  error
+	nodes     []metrics.Node // none: a plain engine
 }
 
 func (f *fakeSource) MetricsState(context.Context) (metrics.Snapshot, error) {
@@ -29,6 +30,7 @@ func (f *fakeSource) MetricsState(context.Context) (metrics.Snapshot, error) {
 			{Service: "redis", Plan: "small", Capacity: metrics.Capacity{Used: 1, Limit: 1}},
 			{Service: "postgresql", Plan: "standard", Capacity: metrics.Capacity{Used: 1}},
 		},
+		Nodes: f.nodes,
 	}
 	for _, inst := range f.instances {
 		snap.Instances = append(snap.Instances, metrics.Instance{Service: inst.Service, Plan: inst.Plan, State: inst.State})
@@ -121,6 +123,69 @@ func TestFleetPageFiltersByServicePlanAndState(t *testing.T) {
 	_, body := get(t, h, "/dashboard?state=updating")
 	if !strings.Contains(body, "no instance matches the filter") {
 		t.Error("an empty filter result says nothing")
+	}
+}
+
+// onSwarm makes the fleet a swarm's: cache-1 on vm-1, db-1 on vm-2, which is down.
+func (f *fakeSource) onSwarm() *fakeSource {
+	f.nodes = []metrics.Node{
+		{Name: "vm-1", ID: "n1", Address: "10.0.0.11", State: "ready", Up: true, Instances: metrics.Capacity{Used: 1, Limit: 10}, MemoryReserved: 512 << 20, Memory: 4 << 30},
+		{Name: "vm-2", ID: "n2", Address: "10.0.0.12", State: "down", Instances: metrics.Capacity{Used: 1, Limit: 10}, MemoryReserved: 1 << 30, Memory: 8 << 30},
+	}
+	f.instances[0].Node, f.instances[0].Host = "vm-1", "10.0.0.11"
+	f.instances[1].Node, f.instances[1].Host, f.instances[1].State = "vm-2", "10.0.0.12", "node down"
+	return f
+}
+
+// table is the fleet page's table of instances.
+func table(body string) string {
+	return body[strings.Index(body, `<table id="instances">`):strings.Index(body, "</table>")]
+}
+
+func TestFleetPageOnASwarmShowsEachInstancesNodeAndEveryNodesCapacity(t *testing.T) {
+	h := Handler(newFakeSource().onSwarm(), quietLog())
+	_, body := get(t, h, "/dashboard")
+	for _, want := range []string{
+		`<th>node</th>`, `<td data-label="node"><div>vm-1<div class="id">10.0.0.11</div>`, `<select name="node">`,
+		`id="count-node-down">1<`, `<span class="state state-node-down">node down</span>`,
+		`<li class="node" data-node="vm-1">`, `<li class="node node-down" data-node="vm-2">`,
+		`<span class="state state-down">down</span>`, `href="/dashboard?node=vm-2"`,
+		`max="10" high="8" optimum="0" value="1"`,                              // instances against the per-node maximum
+		`max="8192" high="6553.6" optimum="0" value="1024"`, `1024 / 8192 MiB`, // memory reserved against vm-2's
+	} {
+		if !strings.Contains(body, want) {
+			t.Errorf("fleet page lacks %s", want)
+		}
+	}
+	_, body = get(t, h, "/dashboard?node=vm-2")
+	if rows := table(body); strings.Count(rows, `<tr data-state=`) != 1 || !strings.Contains(rows, "/dashboard/instances/db-1") {
+		t.Errorf("?node=vm-2 does not show db-1 alone:\n%s", rows)
+	}
+	if _, body := get(t, h, "/dashboard/instances/db-1"); !strings.Contains(body, "<dt>node</dt><dd>vm-2 <code>10.0.0.12</code></dd>") {
+		t.Error("the instance page does not name the instance's node and its address")
+	}
+}
+
+func TestFleetPageOnAPlainEngineHasNoNodeColumnNorNodeBars(t *testing.T) {
+	h := Handler(newFakeSource(), quietLog())
+	_, body := get(t, h, "/dashboard")
+	for _, unwanted := range []string{`<th>node</th>`, `data-label="node"`, `name="node"`, `id="nodes"`, `node down`} {
+		if strings.Contains(body, unwanted) {
+			t.Errorf("the fleet page of a plain engine has %s", unwanted)
+		}
+	}
+	if _, body := get(t, h, "/dashboard/instances/cache-1"); strings.Contains(body, "<dt>node</dt>") {
+		t.Error("the instance page of a plain engine names a node")
+	}
+}
+
+func TestTheFleetPageWithATrailingSlashLeadsToTheFleetPageWithItsFilter(t *testing.T) {
+	h := Handler(newFakeSource(), quietLog())
+	for path, want := range map[string]string{"/dashboard/": "/dashboard", "/dashboard/?state=failed": "/dashboard?state=failed"} {
+		res, _ := get(t, h, path)
+		if res.StatusCode != http.StatusMovedPermanently || res.Header.Get("Location") != want {
+			t.Errorf("%s: status %d to %q, want %d to %s", path, res.StatusCode, res.Header.Get("Location"), http.StatusMovedPermanently, want)
+		}
 	}
 }
 

@@ -124,6 +124,89 @@ func TestAScrapeWithoutTheEngineSaysSoAndKeepsTheRest(t *testing.T) {
 	}
 }
 
+func TestASwarmsNodesAreCountedEachAndInstancesOnANodeDownAreNodeDown(t *testing.T) {
+	m := metrics.New()
+	m.CollectState(&fakeState{snap: metrics.Snapshot{
+		Plans: []metrics.Plan{{Service: "redis", Plan: "small"}, {Service: "postgres", Plan: "small"}},
+		Instances: []metrics.Instance{
+			{Service: "redis", Plan: "small", State: "ready"},
+			{Service: "redis", Plan: "small", State: metrics.NodeDown},
+		},
+		Containers: []metrics.Container{
+			{Service: "redis", Plan: "small", State: "running", Health: "none"},
+			{Service: "redis", Plan: "small", State: "node down", Health: "none"},
+		},
+		Nodes: []metrics.Node{
+			{Name: "vm-1", ID: "n1", State: "ready", Up: true, Instances: metrics.Capacity{Used: 1, Limit: 10}, MemoryReserved: 256 << 20, Memory: 4 << 30},
+			{Name: "vm-2", ID: "n2", State: "down", Instances: metrics.Capacity{Used: 1, Limit: 10}, Memory: 4 << 30},
+			{Name: "vm-3", ID: "n3", State: "drained", Up: true, Memory: 2 << 30},
+		},
+	}})
+	s := scrape(t, m, discard())
+	for _, c := range []struct {
+		name   string
+		labels map[string]string
+		want   float64
+	}{
+		{"docker_broker_node_up", labels("node", "vm-1", "state", "ready"), 1},
+		{"docker_broker_node_up", labels("node", "vm-2", "state", "down"), 0},
+		{"docker_broker_node_up", labels("node", "vm-3", "state", "drained"), 1},
+		{"docker_broker_node_instances", labels("node", "vm-1"), 1},
+		{"docker_broker_node_instances", labels("node", "vm-2"), 1},
+		{"docker_broker_node_instances_limit", labels("node", "vm-1"), 10},
+		{"docker_broker_node_memory_reserved_bytes", labels("node", "vm-1"), 256 << 20},
+		{"docker_broker_node_memory_bytes", labels("node", "vm-3"), 2 << 30},
+		{"docker_broker_instances", labels("service", "redis", "plan", "small", "state", "ready"), 1},
+		{"docker_broker_instances", labels("service", "redis", "plan", "small", "state", "node down"), 1},
+		{"docker_broker_containers", labels("service", "redis", "plan", "small", "state", "node down"), 1},
+	} {
+		if got := s.Sum(c.name, c.labels); got != c.want {
+			t.Errorf("%s%v = %v, want %v", c.name, c.labels, got, c.want)
+		}
+	}
+	if !s.Has("docker_broker_node_up", labels("node", "vm-2")) {
+		t.Error("a node that is down has no node_up series: an alert on node_up == 0 would not fire")
+	}
+	if !s.Has("docker_broker_instances", labels("service", "postgres", "plan", "small", "state", "node down")) {
+		t.Error("a plan without instances has no node down series on a swarm")
+	}
+	if s.Has("docker_broker_node_instances_limit", labels("node", "vm-3")) {
+		t.Error("a node without a maximum has a limit series")
+	}
+}
+
+func TestAPlainEngineHasNoNodeSeriesNorNodeDownState(t *testing.T) {
+	m := metrics.New()
+	m.CollectState(&fakeState{snap: metrics.Snapshot{
+		Plans:     []metrics.Plan{{Service: "redis", Plan: "small"}},
+		Instances: []metrics.Instance{{Service: "redis", Plan: "small", State: "ready"}},
+	}})
+	s := scrape(t, m, discard())
+	if s.Has("docker_broker_node_up", nil) || s.Has("docker_broker_instances", labels("state", "node down")) {
+		t.Error("a plain engine has node series")
+	}
+}
+
+func TestNodesTheEngineDidNotListAreLoggedAndTheRestIsServed(t *testing.T) {
+	m := metrics.New()
+	m.CollectState(&fakeState{snap: metrics.Snapshot{
+		Plans:     []metrics.Plan{{Service: "redis", Plan: "small"}},
+		Instances: []metrics.Instance{{Service: "redis", Plan: "small", State: "ready"}},
+		NodesErr:  errors.New("listing swarm nodes: manager unreachable"),
+	}})
+	logs := &testenv.LogBuffer{}
+	s := scrape(t, m, slog.New(slog.NewJSONHandler(logs, nil)))
+	if got := s.Sum("docker_broker_instances", labels("state", "ready")); got != 1 {
+		t.Errorf("instances = %v, want 1", got)
+	}
+	if s.Has("docker_broker_node_up", nil) {
+		t.Error("node series without the nodes' list")
+	}
+	if !strings.Contains(logs.String(), "manager unreachable") {
+		t.Errorf("the scrape's error is not in the log:\n%s", logs)
+	}
+}
+
 func TestAStateFileThatCannotBeReadIsLoggedAndTheEventsAreStillServed(t *testing.T) {
 	m := metrics.New()
 	m.CollectState(&fakeState{err: errors.New("state record instances/x is corrupt")})

@@ -39,6 +39,7 @@ type Engine interface {
 	CreateContainer(ctx context.Context, spec dockerengine.ContainerSpec) (string, error)
 	StartContainer(ctx context.Context, id string) error
 	RemoveContainer(ctx context.Context, id string) error
+	ListContainers(ctx context.Context, labels map[string]string) ([]dockerengine.Container, error)
 	CreateExec(ctx context.Context, idOrName string, e dockerengine.Exec) (string, error)
 	StreamExec(ctx context.Context, execID string, stdin io.Reader, stdout io.Writer) (dockerengine.ExecResult, error)
 }

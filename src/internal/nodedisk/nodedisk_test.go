@@ -359,3 +359,30 @@ func TestAnInstanceWithoutANodeHasNoDirectoryToRemove(t *testing.T) {
 		t.Errorf("MakeDirs = %v; want ErrNotPlaced: directories go on the instance's node only", err)
 	}
 }
+
+// TestTheHelpersOfAKilledBrokerAreSweptAtStart: a disk that was never closed (its broker was
+// killed) leaves its kept helper running; the next broker's disk removes it.
+func TestTheHelpersOfAKilledBrokerAreSweptAtStart(t *testing.T) {
+	n := newNode(t)
+	cfg := nodedisk.OnEngine(n.d.Engine, n.root, n.retention, planImage)
+	cfg.KeepHelpers = time.Hour
+	killed, err := nodedisk.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	if err := killed.MakeDirs(ctx, "s", []string{"/data"}); err != nil {
+		t.Fatal(err)
+	}
+	if left := n.helpers(); len(left) != 1 {
+		t.Fatalf("%d helpers kept, want 1", len(left))
+	}
+	next, err := nodedisk.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if removed, err := next.Sweep(ctx); err != nil || removed != 1 {
+		t.Errorf("Sweep = %d, %v; want the one helper removed", removed, err)
+	}
+	n.noHelpersLeft()
+}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/cloudfoundry-community/docker-broker/src/internal/brokertest"
 	"github.com/cloudfoundry-community/docker-broker/src/internal/osbapi"
+	"github.com/cloudfoundry-community/docker-broker/src/internal/testenv"
 )
 
 // The benchmark prints figures (make bench); it asserts nothing about speed.
@@ -18,10 +19,10 @@ import (
 // swarm Engine with one through a broker on the plain engine of the same node, same image:
 // each synchronous (the answer comes when the instance is ready), one at a time.
 func BenchmarkProvisionToReadyOnASwarm(b *testing.B) {
-	node := startSwarmNode(b)
+	node := testenv.StartSwarm(b, testenv.SwarmOptions{Nodes: 1, Prefix: swarmPrefix}).Nodes[0]
 	cat := redis74(b, node)
-	onSwarm := startBroker(b, swarmEngine(b, node), cat, "swe-bench-swarm", [2]int{26200, 26299})
-	plain := startBroker(b, node.docker.Engine, cat, "swe-bench-plain", [2]int{26300, 26399})
+	onSwarm := startBroker(b, swarmEngine(b, node), node, nil, cat, "swe-bench-swarm", [2]int{27000, 27099})
+	plain := startBroker(b, node.Engine, node, nil, cat, "swe-bench-plain", [2]int{27100, 27199})
 	service := cat.Services[0]
 	provision := func(br *testBroker, id string) time.Duration {
 		start := time.Now()

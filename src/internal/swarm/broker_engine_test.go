@@ -3,10 +3,13 @@ package swarm
 import (
 	"context"
 	"encoding/json"
+	"errors"
+	"io/fs"
 	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"path/filepath"
 	"sync/atomic"
 	"testing"
@@ -18,12 +21,18 @@ import (
 	"github.com/cloudfoundry-community/docker-broker/src/internal/brokertest"
 	"github.com/cloudfoundry-community/docker-broker/src/internal/catalog"
 	"github.com/cloudfoundry-community/docker-broker/src/internal/dockerengine"
+	"github.com/cloudfoundry-community/docker-broker/src/internal/nodedisk"
 	"github.com/cloudfoundry-community/docker-broker/src/internal/osbapi"
 	"github.com/cloudfoundry-community/docker-broker/src/internal/osbclient"
 	"github.com/cloudfoundry-community/docker-broker/src/internal/standin"
 	"github.com/cloudfoundry-community/docker-broker/src/internal/store"
 	"github.com/cloudfoundry-community/docker-broker/src/internal/testenv"
 )
+
+func TestMain(m *testing.M) { os.Exit(testenv.Main(m)) }
+
+// swarmPrefix names the test swarms' bridges and namespaces.
+const swarmPrefix = "hasw"
 
 // testBroker is a broker served over HTTP, and a platform's client of it. Restarted, a new
 // broker takes over its state file and address.
@@ -44,7 +53,7 @@ type testBroker struct {
 
 // redis74 is the catalog of services/op-redis74.yml, with its stand-in image loaded into the
 // engine of node.
-func redis74(tb testing.TB, node swarmNode) *catalog.Catalog {
+func redis74(tb testing.TB, node *testenv.SwarmNode) *catalog.Catalog {
 	tb.Helper()
 	cat, _, err := catalog.Parse(brokertest.Services(tb, "services/op-redis74.yml"))
 	if err != nil {
@@ -54,17 +63,17 @@ func redis74(tb testing.TB, node swarmNode) *catalog.Catalog {
 	if !ok {
 		tb.Fatal("no stand-in for redis74")
 	}
-	node.docker.Standin(tb, r)
+	node.Standin(tb, r)
 	return cat
 }
 
-// swarmEngine is the Engine of the one-node swarm node.
-func swarmEngine(tb testing.TB, node swarmNode) *Engine {
+// swarmEngine is the Engine of the one-node swarm of node.
+func swarmEngine(tb testing.TB, node *testenv.SwarmNode) *Engine {
 	tb.Helper()
 	engine, err := New(Config{
-		Manager:   node.docker.Engine,
+		Manager:   node.Engine,
 		StopGrace: 10 * time.Second,
-		Nodes:     map[string]Node{node.id: {Engine: node.docker.Engine, Address: testNodeAddr}},
+		Nodes:     map[string]Node{node.NodeID: {Engine: node.Engine, Address: node.Address}},
 	})
 	if err != nil {
 		tb.Fatal(err)
@@ -72,16 +81,35 @@ func swarmEngine(tb testing.TB, node swarmNode) *Engine {
 	return engine
 }
 
+// nodeDisk keeps instances' directories in root on node's disk, with the plan's image of cat
+// (on the node since its instances run it) for helper.
+func nodeDisk(tb testing.TB, node *testenv.SwarmNode, root string, cat *catalog.Catalog) *nodedisk.Disk {
+	tb.Helper()
+	cfg := nodedisk.OnEngine(node.Engine, root, "", cat.Services[0].Plans[0].Container.ImageRef())
+	cfg.KeepHelpers = time.Minute
+	disk, err := nodedisk.New(cfg)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() {
+		if err := disk.Close(); err != nil {
+			tb.Errorf("closing the node disk: %v", err)
+		}
+	})
+	return disk
+}
+
 // startBroker starts a broker named name with catalog cat on engine, allocating host ports
-// from ports. Credentials carry the node's address.
-func startBroker(tb testing.TB, engine broker.Engine, cat *catalog.Catalog, name string, ports [2]int) *testBroker {
+// from ports, with instances' directories on disk (nil: its own DataDir). Credentials carry
+// node's address.
+func startBroker(tb testing.TB, engine broker.Engine, node *testenv.SwarmNode, disk broker.Disk, cat *catalog.Catalog, name string, ports [2]int) *testBroker {
 	tb.Helper()
 	dir := tb.TempDir()
 	b := &testBroker{catalog: cat, tb: tb, engine: engine, state: filepath.Join(dir, "state.db"), logs: &testenv.LogBuffer{}}
 	b.cfg = broker.Config{
 		Catalog:      cat,
 		Name:         name,
-		ExternalHost: testNodeAddr,
+		ExternalHost: node.Address,
 		// The broker probes a host port for other listeners on its own host at BindIP
 		// before it allocates it; a swarm service publishes on all the node's addresses.
 		BindIP:          "127.0.0.1",
@@ -90,6 +118,7 @@ func startBroker(tb testing.TB, engine broker.Engine, cat *catalog.Catalog, name
 		SyncTimeout:     90 * time.Second,
 		StopGrace:       10 * time.Second,
 		TombstoneWindow: time.Hour,
+		Disk:            disk,
 	}
 	server := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		(*b.handler.Load()).ServeHTTP(w, r)
@@ -148,15 +177,18 @@ type redisCredentials struct {
 }
 
 func TestABrokerOnASwarmProvisionsBindsAndDeprovisionsRedisOnItsNode(t *testing.T) {
-	node := startSwarmNode(t)
+	s := testenv.StartSwarm(t, testenv.SwarmOptions{Nodes: 1, Prefix: swarmPrefix})
+	node := s.Nodes[0]
 	engine := swarmEngine(t, node)
-	b := startBroker(t, engine, redis74(t, node), "swe-test", [2]int{26200, 26399})
+	cat := redis74(t, node)
+	root := filepath.Join(s.DiskRoot, "instances")
+	b := startBroker(t, engine, node, nodeDisk(t, node, root, cat), cat, "swe-test", [2]int{27000, 27199})
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	service := b.catalog.Services[0]
 	plan := service.Plans[0]
 
-	api, err := node.docker.Engine.APIVersion(ctx)
+	api, err := node.Engine.APIVersion(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -169,19 +201,27 @@ func TestABrokerOnASwarmProvisionsBindsAndDeprovisionsRedisOnItsNode(t *testing.
 	if err := b.client.Provision(ctx, osbapi.ProvisionRequest{InstanceID: instanceID, ServiceID: service.ID, PlanID: plan.ID, OrganizationGUID: "org", SpaceGUID: "space"}); err != nil {
 		t.Fatalf("provision: %v", err)
 	}
-	svc, err := node.docker.Engine.InspectService(ctx, name)
+	svc, err := node.Engine.InspectService(ctx, name)
 	if err != nil {
 		t.Fatalf("the instance is no swarm service: %v", err)
 	}
-	if svc.NodeID != node.id || svc.Replicas != 1 || svc.MemoryReservation != plan.Container.Memory {
-		t.Errorf("service %+v: want pinned to %s, one replica, %d bytes reserved", svc, node.id, plan.Container.Memory)
+	// The node's disk is where the node sees root: its DiskDir, not the host's root.
+	onNode := filepath.Join(node.DiskDir, "instances", name)
+	if _, err := os.Stat(onNode); err != nil {
+		t.Errorf("the instance's directory is not on its node's disk: %v", err)
+	}
+	if _, err := os.Stat(root); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("%s on the broker's machine: %v; want no such directory, the instance's is on its node", root, err)
+	}
+	if svc.NodeID != node.NodeID || svc.Replicas != 1 || svc.MemoryReservation != plan.Container.Memory {
+		t.Errorf("service %+v: want pinned to %s, one replica, %d bytes reserved", svc, node.NodeID, plan.Container.Memory)
 	}
 	c, err := engine.InspectContainer(ctx, name)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !c.Running || len(c.Ports) != 1 || c.Ports[0].HostIP != testNodeAddr {
-		t.Fatalf("instance container %+v: want running, its port at %s", c, testNodeAddr)
+	if !c.Running || len(c.Ports) != 1 || c.Ports[0].HostIP != node.Address {
+		t.Fatalf("instance container %+v: want running, its port at %s", c, node.Address)
 	}
 
 	raw, err := b.client.Bind(ctx, osbapi.BindRequest{InstanceID: instanceID, BindingID: bindingID, ServiceID: service.ID, PlanID: plan.ID})
@@ -192,8 +232,8 @@ func TestABrokerOnASwarmProvisionsBindsAndDeprovisionsRedisOnItsNode(t *testing.
 	if err := json.Unmarshal(raw, &creds); err != nil {
 		t.Fatal(err)
 	}
-	if creds.Host != testNodeAddr || creds.Port != c.Ports[0].HostPort || creds.Username == "" {
-		t.Fatalf("credentials %+v: want the node's address %s, port %s and a user of the binding's own", creds, testNodeAddr, c.Ports[0].HostPort)
+	if creds.Host != node.Address || creds.Port != c.Ports[0].HostPort || creds.Username == "" {
+		t.Fatalf("credentials %+v: want the node's address %s, port %s and a user of the binding's own", creds, node.Address, c.Ports[0].HostPort)
 	}
 	addr := net.JoinHostPort(creds.Host, creds.Port)
 	user := redis.NewClient(&redis.Options{Addr: addr, Username: creds.Username, Password: creds.Password})
@@ -248,11 +288,14 @@ func TestABrokerOnASwarmProvisionsBindsAndDeprovisionsRedisOnItsNode(t *testing.
 	if err := b.client.Deprovision(ctx, instanceID, service.ID, plan.ID); err != nil {
 		t.Fatalf("deprovision: %v", err)
 	}
-	if _, err := node.docker.Engine.InspectService(ctx, name); !dockerengine.IsNotFound(err) {
+	if _, err := node.Engine.InspectService(ctx, name); !dockerengine.IsNotFound(err) {
 		t.Errorf("the service after deprovision: %v, want not found", err)
 	}
-	if left, err := node.docker.Engine.ListContainers(ctx, map[string]string{serviceIDLabel: svc.ID}); err != nil || len(left) != 0 {
+	if left, err := node.Engine.ListContainers(ctx, map[string]string{serviceIDLabel: svc.ID}); err != nil || len(left) != 0 {
 		t.Errorf("containers of the service on its node after deprovision: %+v, %v; want none", left, err)
+	}
+	if _, err := os.Stat(onNode); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("the instance's directory on its node after deprovision: %v; want removed", err)
 	}
 }
 

@@ -2,13 +2,10 @@ package swarmjoin_test
 
 import (
 	"bufio"
-	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"log/slog"
 	"net"
-	"net/http"
 	"os"
 	"slices"
 	"strings"
@@ -24,7 +21,7 @@ import (
 func TestMain(m *testing.M) { os.Exit(testenv.Main(m)) }
 
 // servicePort is the host-mode port of the test service, in this test's host-port range.
-const servicePort = 26001
+const servicePort = 27001
 
 // entries lists the swarm's nodes as "address role state", sorted, as a manager sees them.
 func entries(t *testing.T, manager *dockerengine.Client) []string {
@@ -59,7 +56,7 @@ func wantEntries(s *testenv.Swarm, managers int) []string {
 }
 
 func TestThreeVMsFormASwarmWithOneManager(t *testing.T) {
-	s := testenv.StartSwarm(t, testenv.SwarmOptions{Nodes: 3, Managers: 1, Prefix: "topo1"})
+	s := testenv.StartSwarm(t, testenv.SwarmOptions{Nodes: 3, Managers: 1, Prefix: "hatop1"})
 	if got, want := entries(t, s.Nodes[0].Engine), wantEntries(s, 1); !slices.Equal(got, want) {
 		t.Fatalf("swarm entries %v, want %v", got, want)
 	}
@@ -69,7 +66,7 @@ func TestThreeVMsFormASwarmWithOneManager(t *testing.T) {
 		for _, n := range s.Nodes {
 			image = n.Standin(t, standin.Redis)
 		}
-		createPinnedService(t, s.Nodes[0].Dockerd, "topo-redis", image, s.Nodes[2].NodeID, servicePort)
+		createPinnedService(t, s.Nodes[0].Engine, "topo-redis", image, s.Nodes[2].NodeID, servicePort)
 		address := net.JoinHostPort(s.Nodes[2].Address, fmt.Sprint(servicePort))
 		if reply := redisPing(t, address); reply != "+PONG" {
 			t.Errorf("redis at %s answered %q to PING", address, reply)
@@ -112,7 +109,7 @@ func TestThreeVMsFormASwarmWithOneManager(t *testing.T) {
 }
 
 func TestThreeManagersFormASwarm(t *testing.T) {
-	s := testenv.StartSwarm(t, testenv.SwarmOptions{Nodes: 3, Managers: 3, Prefix: "topo3"})
+	s := testenv.StartSwarm(t, testenv.SwarmOptions{Nodes: 3, Managers: 3, Prefix: "hatop3"})
 	if got, want := entries(t, s.Nodes[1].Engine), wantEntries(s, 3); !slices.Equal(got, want) {
 		t.Fatalf("swarm entries %v, want %v", got, want)
 	}
@@ -124,33 +121,21 @@ func TestThreeManagersFormASwarm(t *testing.T) {
 }
 
 // createPinnedService creates a one-replica service of image pinned to node nodeID, publishing
-// the image's redis port in host mode on port, through the Engine API of d (a manager), without
-// asking a registry for the image (the stand-ins are local). It is removed with the swarm.
-func createPinnedService(t *testing.T, d *testenv.Dockerd, name, image, nodeID string, port int) {
+// the image's redis port in host mode on port, through manager, without asking a registry for
+// the image (the stand-ins are local). It is removed with the swarm.
+func createPinnedService(t *testing.T, manager *dockerengine.Client, name, image, nodeID string, port int) {
 	t.Helper()
-	spec := map[string]any{
-		"Name": name,
-		"TaskTemplate": map[string]any{
-			"ContainerSpec": map[string]any{"Image": image},
-			"Placement":     map[string]any{"Constraints": []string{"node.id==" + nodeID}},
-			"RestartPolicy": map[string]any{"Condition": "on-failure"},
+	_, err := manager.CreateService(context.Background(), dockerengine.ServiceSpec{
+		Container: dockerengine.ContainerSpec{
+			Name: name, Image: image,
+			Ports:         []dockerengine.PortMapping{{ContainerPort: "6379/tcp", HostPort: fmt.Sprint(port)}},
+			RestartPolicy: dockerengine.RestartPolicy{Name: "on-failure"},
 		},
-		"Mode":         map[string]any{"Replicated": map[string]any{"Replicas": 1}},
-		"EndpointSpec": map[string]any{"Ports": []map[string]any{{"Protocol": "tcp", "TargetPort": 6379, "PublishedPort": port, "PublishMode": "host"}}},
-	}
-	body, _ := json.Marshal(spec)
-	api := &http.Client{Transport: &http.Transport{DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
-		return (&net.Dialer{}).DialContext(ctx, "unix", d.Socket)
-	}}}
-	resp, err := api.Post("http://docker/v1.41/services/create", "application/json", bytes.NewReader(body))
+		NodeID:   nodeID,
+		Replicas: 1,
+	})
 	if err != nil {
 		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusCreated {
-		var msg bytes.Buffer
-		_, _ = msg.ReadFrom(resp.Body)
-		t.Fatalf("creating service %s: %s: %s", name, resp.Status, msg.String())
 	}
 }
 

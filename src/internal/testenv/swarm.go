@@ -41,9 +41,16 @@ type SwarmOptions struct {
 // address on a test bridge, started through docker-supervisor with the Engine API on TCP with
 // mutual TLS, that formed a swarm the way the `docker` job makes it: through their
 // supervisor's swarm config (package swarmjoin), not by `docker swarm join`.
+//
+// Each node has a disk of its own, as each VM has a persistent disk: the nodes see their own
+// directory (SwarmNode.DiskDir) at the same path, DiskRoot, in a mount namespace of their own,
+// so that a directory made on one node is not on another.
 type Swarm struct {
 	Nodes  []*SwarmNode
 	Bridge string // the host's bridge, whose address (.1) the host reaches the nodes from
+	// DiskRoot is where every node sees its disk, as every docker VM sees its persistent disk
+	// at /var/vcap/store. On the host it is an empty directory: the disks are the nodes' DiskDir.
+	DiskRoot string
 	// Client is the mutual-TLS client of the nodes' Engine API (docker-client-tls of the job);
 	// ServerName is the name on their certificate.
 	Client dockerengine.TLSFiles
@@ -60,6 +67,9 @@ type SwarmNode struct {
 	Netns    string // its network namespace
 	Address  string // its IP: swarm advertise address, Engine API, host-mode published ports
 	NodeID   string // its swarm node id
+	// DiskDir is the node's disk on the host: what the node and its containers see at the
+	// swarm's DiskRoot.
+	DiskDir string
 }
 
 // APIAddress is the node's Engine API on TCP, "ip:port".
@@ -86,8 +96,12 @@ func StartSwarm(t testing.TB, opts SwarmOptions) *Swarm {
 		t.Fatal(err)
 	}
 	s := &Swarm{opts: opts, Bridge: opts.Prefix + "swbr", gwCIDR: cidr, dir: t.TempDir()}
-	requireNetns(t, opts.Prefix+"probe")
+	requireNamespaces(t, opts.Prefix+"probe")
 	t.Cleanup(func() { s.remove(t) })
+	s.DiskRoot = s.path("disk")
+	if err := os.Mkdir(s.DiskRoot, 0o755); err != nil {
+		t.Fatal(err)
+	}
 	if err := s.makeCertificates(); err != nil {
 		t.Fatal(err)
 	}
@@ -113,20 +127,26 @@ func StartSwarm(t testing.TB, opts SwarmOptions) *Swarm {
 	return s
 }
 
-// requireNetns skips t where this process cannot make a network namespace, or fails it under
-// CI=true, so that CI never passes by skipping.
-func requireNetns(t testing.TB, probe string) {
+// requireNamespaces skips t where this process cannot make network and mount namespaces, or
+// fails it under CI=true, so that CI never passes by skipping.
+func requireNamespaces(t testing.TB, probe string) {
 	t.Helper()
-	out, err := exec.Command("ip", "netns", "add", probe).CombinedOutput()
-	if err == nil {
+	reason := ""
+	if out, err := exec.Command("ip", "netns", "add", probe).CombinedOutput(); err != nil {
+		reason = fmt.Sprintf("network namespaces are not allowed here (ip netns add: %v %s)", err, strings.TrimSpace(string(out)))
+	} else {
 		_ = exec.Command("ip", "netns", "del", probe).Run()
-		if _, err = exec.LookPath("nsenter"); err == nil {
-			return
+		if out, err := exec.Command("unshare", "--mount", "--propagation", "slave", "true").CombinedOutput(); err != nil {
+			reason = fmt.Sprintf("mount namespaces are not allowed here (unshare --mount: %v %s)", err, strings.TrimSpace(string(out)))
+		} else if _, err := exec.LookPath("nsenter"); err != nil {
+			reason = "no nsenter here (util-linux)"
 		}
 	}
-	reason := fmt.Sprintf("network namespaces are not allowed here (ip netns add: %v %s)", err, strings.TrimSpace(string(out)))
+	if reason == "" {
+		return
+	}
 	if os.Getenv("CI") == "true" {
-		t.Fatalf("%s (CI=true: the swarm tests need network namespaces and nsenter)", reason)
+		t.Fatalf("%s (CI=true: the swarm tests need network and mount namespaces, nsenter and unshare)", reason)
 	}
 	t.Skipf("skipping: %s", reason)
 }
@@ -165,7 +185,7 @@ func (s *Swarm) makeBridge() error {
 	return nil
 }
 
-// addNode makes node i's network namespace, wired to the bridge by a veth pair.
+// addNode makes node i's network namespace, wired to the bridge by a veth pair, and its disk.
 func (s *Swarm) addNode(i int) (*SwarmNode, error) {
 	ns, host := s.netns(i), s.hostVeth(i)
 	gw, _, _ := net.ParseCIDR(s.gwCIDR)
@@ -185,11 +205,15 @@ func (s *Swarm) addNode(i int) (*SwarmNode, error) {
 			return nil, err
 		}
 	}
-	return &SwarmNode{Index: i, Netns: ns, Address: s.address(i)}, nil
+	disk := s.path(fmt.Sprintf("node%d-disk", i))
+	if err := os.Mkdir(disk, 0o755); err != nil {
+		return nil, err
+	}
+	return &SwarmNode{Index: i, Netns: ns, Address: s.address(i), DiskDir: disk}, nil
 }
 
 // startNode starts node i's docker-supervisor with an empty data root and the docker job's
-// swarm config, as the job renders it on VM i.
+// swarm config, as the job renders it on VM i, with the node's disk at the swarm's DiskRoot.
 func (s *Swarm) startNode(i int) error {
 	node := s.Nodes[i]
 	var managers []string
@@ -219,7 +243,7 @@ func (s *Swarm) startNode(i int) error {
 			ServerName:    s.Client.ServerName,
 			RetryInterval: config.Duration(500 * time.Millisecond),
 		}
-	}, node.Netns)
+	}, namespaces{netns: node.Netns, diskDir: node.DiskDir, diskRoot: s.DiskRoot})
 	if err != nil {
 		return fmt.Errorf("node %d: %w", i, err)
 	}
@@ -275,9 +299,10 @@ func (s *Swarm) members() error {
 	return nil
 }
 
-// Recreate is a VM recreated with an empty persistent disk at the same address: node i's
-// docker-supervisor is stopped, its data root removed, and a new one started. It waits until
-// the swarm has every node again (the new entry in, the old one removed).
+// Recreate is a VM recreated at the same address: node i's docker-supervisor is stopped, its
+// data root removed, and a new one started. It keeps the node's DiskDir, as BOSH keeps a VM's
+// persistent disk when it recreates the VM and attaches the disk to the new one. It waits
+// until the swarm has every node again (the new entry in, the old one removed).
 func (s *Swarm) Recreate(t testing.TB, i int) {
 	t.Helper()
 	if err := s.Nodes[i].Stop(); err != nil {
@@ -291,7 +316,9 @@ func (s *Swarm) Recreate(t testing.TB, i int) {
 	}
 }
 
-// remove stops every node and removes the namespaces, the bridge and the directories.
+// remove stops every node and removes the namespaces, the bridge and the directories. The
+// nodes' disk mounts go with their mount namespaces, when the last process of each has
+// exited: the host never had them.
 func (s *Swarm) remove(t testing.TB) {
 	for _, n := range s.Nodes {
 		if n.Dockerd != nil {

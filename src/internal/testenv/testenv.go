@@ -134,14 +134,41 @@ func dockerdPath() (string, error) {
 // Start starts docker-supervisor with a fresh private dockerd and waits until its API answers.
 // The caller must Stop it.
 func Start(configure func(*supervisor.Config)) (*Dockerd, error) {
-	return start(configure, "")
+	return start(configure, namespaces{})
 }
 
-// start is Start with docker-supervisor (and so dockerd) in the network namespace netns (a
-// name under /var/run/netns; "" for the host's). It enters it with nsenter, which changes the
-// network namespace only: `ip netns exec` would also remount /sys and hide the cgroup mounts
-// dockerd needs. The directory and the unix socket stay on the host's filesystem.
-func start(configure func(*supervisor.Config), netns string) (*Dockerd, error) {
+// namespaces are where docker-supervisor (and so dockerd, containerd and the containers they
+// start) runs: the host's (the zero value), or a swarm node's.
+type namespaces struct {
+	// netns is a network namespace under /var/run/netns, "" for the host's. It is entered with
+	// nsenter, which changes the network namespace only: `ip netns exec` would also remount
+	// /sys and hide the cgroup mounts dockerd needs.
+	netns string
+	// diskDir, when set, is bind-mounted on diskRoot in a mount namespace of the supervisor's
+	// own, as a VM's persistent disk is mounted on the same path on every VM: only the
+	// supervisor and what it starts see it there. The mount namespace is a slave of the
+	// host's: none of its mounts (this one, dockerd's layers) reach the host, the host's
+	// unmounts reach it, and it goes with its last process.
+	diskDir, diskRoot string
+}
+
+// command is name with args run in ns.
+func (ns namespaces) command(name string, args ...string) *exec.Cmd {
+	argv := append([]string{name}, args...)
+	if ns.diskDir != "" {
+		mount := []string{"unshare", "--mount", "--propagation", "slave", "--",
+			"sh", "-c", `mount --bind "$1" "$2" && shift 2 && exec "$@"`, "sh", ns.diskDir, ns.diskRoot}
+		argv = append(mount, argv...)
+	}
+	if ns.netns != "" {
+		argv = append([]string{"nsenter", "--net=/var/run/netns/" + ns.netns, "--"}, argv...)
+	}
+	return exec.Command(argv[0], argv[1:]...)
+}
+
+// start is Start with docker-supervisor in the namespaces ns. Its directory and unix socket
+// stay on the host's filesystem.
+func start(configure func(*supervisor.Config), ns namespaces) (*Dockerd, error) {
 	binary, err := SupervisorBinary()
 	if err != nil {
 		return nil, err
@@ -200,10 +227,7 @@ func start(configure func(*supervisor.Config), netns string) (*Dockerd, error) {
 	if err != nil {
 		return nil, err
 	}
-	cmd := exec.Command(binary, "run", cfgPath)
-	if netns != "" {
-		cmd = exec.Command("nsenter", "--net=/var/run/netns/"+netns, binary, "run", cfgPath)
-	}
+	cmd := ns.command(binary, "run", cfgPath)
 	cmd.Stdout, cmd.Stderr = logf, logf
 	// Should the test binary die, take the supervisor (and so dockerd) with it.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGTERM}
@@ -215,7 +239,7 @@ func start(configure func(*supervisor.Config), netns string) (*Dockerd, error) {
 	if err != nil {
 		return nil, err
 	}
-	d := &Dockerd{Dir: dir, Socket: cfg.Socket, Config: cfg, Engine: engine, netns: netns, supervisor: cmd, exited: make(chan struct{}), loaded: map[string]bool{}}
+	d := &Dockerd{Dir: dir, Socket: cfg.Socket, Config: cfg, Engine: engine, netns: ns.netns, supervisor: cmd, exited: make(chan struct{}), loaded: map[string]bool{}}
 	go func() {
 		d.exitErr = cmd.Wait()
 		logf.Close()
@@ -377,8 +401,9 @@ func loadImage(ctx context.Context, engine *dockerengine.Client, path string) er
 	return engine.LoadImage(ctx, f, nil)
 }
 
-// Run creates and starts a container from spec and removes it when t ends. Published ports
-// without a host IP are bound to 127.0.0.1: tests keep their traffic on this machine.
+// Run creates and starts a container from spec and removes it when t ends, unless its engine
+// has stopped before (Stop removes every container). Published ports without a host IP are
+// bound to 127.0.0.1: tests keep their traffic on this machine.
 func (d *Dockerd) Run(t testing.TB, spec dockerengine.ContainerSpec) dockerengine.Container {
 	t.Helper()
 	ctx := context.Background()
@@ -392,6 +417,11 @@ func (d *Dockerd) Run(t testing.TB, spec dockerengine.ContainerSpec) dockerengin
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
+		select {
+		case <-d.exited:
+			return
+		default:
+		}
 		if err := d.Engine.RemoveContainer(context.Background(), id); err != nil && !dockerengine.IsNotFound(err) {
 			t.Errorf("cleanup: %v", err)
 		}
