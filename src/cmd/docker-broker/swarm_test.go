@@ -37,6 +37,9 @@ const (
 // swarmPorts are the host ports of the instances on the test swarm's nodes.
 const swarmPorts = "27700-27899"
 
+// swarmDataDir is the broker's data_dir on the swarm, under the nodes' DiskRoot.
+const swarmDataDir = "instances"
+
 // swarmServices is the catalog of the swarm tests.
 func swarmServices(t testing.TB) []byte {
 	t.Helper()
@@ -72,6 +75,8 @@ func startSwarmBroker(t testing.TB, s *testenv.Swarm, maxPerNode int) *brokerPro
 	}
 	return runBrokerProcess(t, s.Nodes[0].Socket, swarmPorts, swarmServices(t), nil, func(cfg map[string]any) {
 		cfg["external_host"] = s.Nodes[0].Address
+		// Every docker VM has its persistent disk at the same path; the broker's VM too.
+		cfg["data_dir"] = filepath.Join(s.DiskRoot, swarmDataDir)
 		cfg["swarm"] = map[string]any{
 			"enabled": true,
 			"nodes":   nodes,
@@ -184,8 +189,10 @@ func TestTheBrokerOnASwarm(t *testing.T) {
 				t.Errorf("%s on node %d, up, while node %d is down: %q, %v", id, f.nodeOf[id].Index, lost.Index, got, err)
 			}
 		}
-		if got := f.containersInState(t, "node down"); got != len(onLost)+1 {
-			t.Errorf("/metrics counts %d containers in state \"node down\", want the %d of node %d", got, len(onLost)+1, lost.Index)
+		for _, series := range []string{"docker_broker_instances", "docker_broker_containers"} {
+			if got := f.countInState(t, series, "node down"); got != len(onLost)+1 {
+				t.Errorf("/metrics: %s in state \"node down\" %d, want the %d of node %d", series, got, len(onLost)+1, lost.Index)
+			}
 		}
 		// A new operation on an instance of the lost node fails and says why.
 		status, body := p.request("PUT", "/v2/service_instances/"+pgID+"/service_bindings/b3", map[string]any{"service_id": postgresService, "plan_id": postgresSmall})
@@ -235,6 +242,11 @@ func TestTheBrokerOnASwarm(t *testing.T) {
 		}
 		if _, err := os.Stat(dir); !os.IsNotExist(err) {
 			t.Errorf("the directory of %s on node %d after its deprovision: %v, want none", id, f.nodeOf[id].Index, err)
+		}
+		for _, n := range s.Nodes {
+			if _, err := os.Stat(filepath.Join(n.DiskDir, swarmDataDir, "cf-"+id)); n != f.nodeOf[id] && !os.IsNotExist(err) {
+				t.Errorf("%s, of node %d, had a directory on node %d: %v", id, f.nodeOf[id].Index, n.Index, err)
+			}
 		}
 	})
 
@@ -425,9 +437,9 @@ func (f *swarmFleet) postgres(t testing.TB, id, binding string) *pgx.Conn {
 	return conn
 }
 
-// directory is the instance id's directory where its node keeps it.
+// directory is the instance id's directory on the disk of its node, as the host sees it.
 func (f *swarmFleet) directory(id string) string {
-	return filepath.Join(f.p.dataDir, "cf-"+id)
+	return filepath.Join(f.nodeOf[id].DiskDir, swarmDataDir, "cf-"+id)
 }
 
 // waitNodeState waits until the manager reports node n in state ("down", "ready").
@@ -445,8 +457,8 @@ func (f *swarmFleet) waitNodeState(t testing.TB, n *testenv.SwarmNode, state str
 	}
 }
 
-// containersInState is the number of the broker's containers /metrics reports in state.
-func (f *swarmFleet) containersInState(t testing.TB, state string) int {
+// countInState is the sum of the series of the gauge name /metrics reports in state.
+func (f *swarmFleet) countInState(t testing.TB, name, state string) int {
 	t.Helper()
 	status, body := f.p.request("GET", "/metrics", nil)
 	if status != http.StatusOK {
@@ -454,7 +466,7 @@ func (f *swarmFleet) containersInState(t testing.TB, state string) int {
 	}
 	n := 0
 	for _, line := range strings.Split(string(body), "\n") {
-		if strings.HasPrefix(line, "docker_broker_containers{") && strings.Contains(line, `state="`+state+`"`) {
+		if strings.HasPrefix(line, name+"{") && strings.Contains(line, `state="`+state+`"`) {
 			v, _ := strconv.ParseFloat(line[strings.LastIndex(line, " ")+1:], 64)
 			n += int(v)
 		}
