@@ -10,6 +10,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/cloudfoundry-community/docker-broker/src/internal/testenv"
 )
 
 // BenchmarkBrokerAt200Instances provisions 200 instances through the docker-broker binary,
@@ -69,4 +71,46 @@ func residentKB(b *testing.B, pid int) int {
 	}
 	b.Fatal("no VmRSS")
 	return 0
+}
+
+// BenchmarkProvisionOnASwarm compares provisions through the docker-broker binary on a swarm of
+// three docker VMs (testenv.StartSwarm) with provisions through it on one plain engine, same
+// image (the redis stand-in) and plan: one provision to ready at a time, each after a first
+// one that warmed the engine up (the target for the ratio is 1.3 at most), then 30
+// provisions at once.
+func BenchmarkProvisionOnASwarm(b *testing.B) {
+	s := testenv.StartSwarm(b, testenv.SwarmOptions{Nodes: 3, Managers: 1, Prefix: "stb"})
+	onSwarm := startSwarmBroker(b, s, 0)
+	plain := startBrokerProcess(b, swarmServices(b), func(cfg map[string]any) { cfg["port_range"] = "27600-27699" })
+	// Asynchronous, polled every 300 ms until every one is ready.
+	provisions := func(p *brokerProcess, ids ...string) time.Duration {
+		start := time.Now()
+		p.provisionAll(b, redisService, redisFree, ids)
+		return time.Since(start)
+	}
+	// Synchronous: the broker answers when the instance is ready, with no polling in between.
+	one := func(p *brokerProcess, id string) time.Duration {
+		start := time.Now()
+		if status, body := p.request("PUT", "/v2/service_instances/"+id, provisionBody(redisService, redisFree)); status != http.StatusCreated {
+			b.Fatalf("provision %s: %d %s", id, status, body)
+		}
+		return time.Since(start)
+	}
+	for i := range b.N {
+		one(onSwarm, fmt.Sprintf("warm-%d", i))
+		one(plain, fmt.Sprintf("warm-%d", i))
+		swarm := one(onSwarm, fmt.Sprintf("one-%d", i))
+		engine := one(plain, fmt.Sprintf("one-%d", i))
+		b.Logf("provision to ready: swarm %s, plain engine %s, ratio %.2f (target <= 1.30)", swarm.Round(time.Millisecond), engine.Round(time.Millisecond), float64(swarm)/float64(engine))
+		b.ReportMetric(float64(swarm)/float64(engine), "one-ratio")
+
+		var ids []string
+		for j := range 30 {
+			ids = append(ids, fmt.Sprintf("many-%d-%d", i, j))
+		}
+		swarm, engine = provisions(onSwarm, ids...), provisions(plain, ids...)
+		b.Logf("30 provisions at once to ready: swarm of 3 nodes %s, one plain engine %s, ratio %.2f", swarm.Round(time.Millisecond), engine.Round(time.Millisecond), float64(swarm)/float64(engine))
+		b.ReportMetric(swarm.Seconds(), "30-swarm-s")
+		b.ReportMetric(engine.Seconds(), "30-engine-s")
+	}
 }

@@ -33,6 +33,7 @@ type brokerProcess struct {
 	t       testing.TB
 	binary  string
 	config  string
+	name    string // the broker's name, the label of its containers
 	url     string
 	cmd     *exec.Cmd
 	log     *bytes.Buffer
@@ -67,6 +68,19 @@ func startBrokerProcess(t testing.TB, services []byte, configure ...func(cfg map
 	t.Helper()
 	d := testenv.Docker(t)
 	d.Standin(t, standin.Redis)
+	return runBrokerProcess(t, d.Socket, "30000-31999", services, func(name string) {
+		containers, _ := d.Engine.ListContainers(context.Background(), map[string]string{"docker-broker.broker": name})
+		for _, c := range containers {
+			_ = d.Engine.RemoveContainer(context.Background(), c.ID)
+		}
+	}, configure...)
+}
+
+// runBrokerProcess runs the broker with the catalog services on the engine at socket, allocating
+// host ports from portRange; when t ends it stops the broker and calls removeContainers (may be
+// nil) with the broker's name.
+func runBrokerProcess(t testing.TB, socket, portRange string, services []byte, removeContainers func(name string), configure ...func(cfg map[string]any)) *brokerProcess {
+	t.Helper()
 	binary, err := testenv.Binary("docker-broker")
 	if err != nil {
 		t.Fatal(err)
@@ -76,8 +90,8 @@ func startBrokerProcess(t testing.TB, services []byte, configure ...func(cfg map
 	cfg := map[string]any{
 		"name": "fault-" + strconv.Itoa(port), "address": "127.0.0.1", "port": port,
 		"username": "broker", "password": "fault-test-password",
-		"docker_socket": d.Socket, "external_host": "127.0.0.1", "bind_ip": "127.0.0.1",
-		"port_range": "30000-31999", "data_dir": filepath.Join(dir, "instances"), "state_file": filepath.Join(dir, "state.db"),
+		"docker_socket": socket, "external_host": "127.0.0.1", "bind_ip": "127.0.0.1",
+		"port_range": portRange, "data_dir": filepath.Join(dir, "instances"), "state_file": filepath.Join(dir, "state.db"),
 		"stop_grace": "5s", "services": json.RawMessage(services),
 	}
 	for _, c := range configure {
@@ -88,13 +102,12 @@ func startBrokerProcess(t testing.TB, services []byte, configure ...func(cfg map
 	if err := os.WriteFile(configPath, data, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	p := &brokerProcess{t: t, binary: binary, config: configPath, url: "http://127.0.0.1:" + strconv.Itoa(port), log: &bytes.Buffer{}, dataDir: filepath.Join(dir, "instances")}
+	p := &brokerProcess{t: t, binary: binary, config: configPath, name: cfg["name"].(string), url: "http://127.0.0.1:" + strconv.Itoa(port), log: &bytes.Buffer{}, dataDir: cfg["data_dir"].(string)}
 	p.start()
 	t.Cleanup(func() {
 		p.stop(syscall.SIGTERM)
-		containers, _ := d.Engine.ListContainers(context.Background(), map[string]string{"docker-broker.broker": cfg["name"].(string)})
-		for _, c := range containers {
-			_ = d.Engine.RemoveContainer(context.Background(), c.ID)
+		if removeContainers != nil {
+			removeContainers(p.name)
 		}
 	})
 	return p

@@ -8,6 +8,7 @@ import (
 	"net"
 	"time"
 
+	"github.com/cloudfoundry-community/docker-broker/src/internal/broker"
 	"github.com/cloudfoundry-community/docker-broker/src/internal/dockerengine"
 	"github.com/cloudfoundry-community/docker-broker/src/internal/nodedisk"
 	"github.com/cloudfoundry-community/docker-broker/src/internal/store"
@@ -24,7 +25,14 @@ type onSwarm struct {
 	engine  *swarm.Engine
 	disk    *nodedisk.Disk
 	clients []*dockerengine.Client // the nodes' own engines, closed with Close
+
+	stopRestarts context.CancelFunc // ends restartStranded, which closes restartsDone
+	restartsDone chan struct{}
 }
+
+// strandedCheck is how often the broker looks for instances of a node that returned whose
+// task the swarm left waiting (swarm.Engine.RestartStranded).
+const strandedCheck = 10 * time.Second
 
 // connectSwarm finds every member of the manager's swarm among the configured nodes, by the
 // address it joined with, and checks that the catalog's plans can run as swarm services.
@@ -127,11 +135,42 @@ func connectSwarm(ctx context.Context, cfg Config, manager *dockerengine.Client,
 		log.Warn("disk helpers a killed broker left could not all be removed", "removed", swept, "error", err.Error())
 	}
 	log.Info("on a swarm", "nodes", len(nodes), "members", len(members), "api_version", version, "disk_helpers_swept", swept)
+	var restarts context.Context
+	restarts, s.stopRestarts = context.WithCancel(ctx)
+	s.restartsDone = make(chan struct{})
+	go s.restartStranded(restarts, cfg.Name, log)
 	return s, nil
 }
 
-// Close removes the disk helpers still waiting and closes the nodes' engines.
+// restartStranded has the swarm place again, every strandedCheck until ctx ends, the tasks of
+// the broker's instances that wait for their node after it returned.
+func (s *onSwarm) restartStranded(ctx context.Context, name string, log *slog.Logger) {
+	defer close(s.restartsDone)
+	ticker := time.NewTicker(strandedCheck)
+	defer ticker.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-ticker.C:
+		}
+		replaced, err := s.engine.RestartStranded(ctx, map[string]string{broker.LabelBroker: name})
+		for _, service := range replaced {
+			log.Info("the node of an instance is back: the task that waited for it is replaced", "service", service)
+		}
+		if err != nil && ctx.Err() == nil {
+			log.Warn("replacing the tasks that wait for a node that is back", "error", err.Error())
+		}
+	}
+}
+
+// Close stops replacing stranded tasks, removes the disk helpers still waiting and closes the
+// nodes' engines.
 func (s *onSwarm) Close() error {
+	if s.stopRestarts != nil {
+		s.stopRestarts()
+		<-s.restartsDone
+	}
 	var errs []error
 	if s.disk != nil {
 		errs = append(errs, s.disk.Close())

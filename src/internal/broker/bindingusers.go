@@ -88,6 +88,8 @@ func (b *Broker) runBindingCommand(ctx context.Context, inst store.Instance, bin
 		return nil
 	case errors.Is(ctx.Err(), context.DeadlineExceeded):
 		return forUser(err, "the service's %s command for the binding's user did not finish within %s", what, bindings.Timeout.D())
+	case errors.Is(err, dockerengine.ErrNodeDown):
+		return forUser(err, nodeDown)
 	case dockerengine.IsUnavailable(err):
 		return forUser(err, "the broker could not reach its container engine")
 	case dockerengine.IsNotFound(err) || dockerengine.IsConflict(err):

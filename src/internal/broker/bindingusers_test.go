@@ -3,6 +3,7 @@ package broker
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"os"
 	"slices"
@@ -164,6 +165,20 @@ func TestFailedCreateUndoesTheUserAndTellsWhy(t *testing.T) {
 	if _, err := e.bind("i1", "b1", planTiny, "app"); err != nil {
 		t.Errorf("bind after a failed one: %v", err)
 	}
+}
+
+// On an engine of several machines, a bind on an instance whose machine is down says so.
+func TestABindOnAMachineThatIsDownSaysSo(t *testing.T) {
+	e, _ := newUsersEnv(t)
+	e.mustProvision("i1", svcRedis, planTiny, "")
+	e.engine.execFunc = func(_ context.Context, _ string, x dockerengine.Exec) (dockerengine.ExecResult, error) {
+		if x.Cmd[0] == "create-user" {
+			return dockerengine.ExecResult{}, fmt.Errorf("exec: service cf-i1: node n2 is down: %w", dockerengine.ErrNodeDown)
+		}
+		return dockerengine.ExecResult{}, nil
+	}
+	_, err := e.bind("i1", "b1", planTiny, "app")
+	wantError(t, err, http.StatusInternalServerError, "", "could not be created", "the docker VM that holds the instance is down", "Nothing was kept")
 }
 
 func TestFailedDropKeepsTheBinding(t *testing.T) {

@@ -39,11 +39,18 @@ func describe(ctx context.Context, op store.Operation, err error) string {
 		return errSyncTimeout.Error()
 	}
 	fallback := fmt.Sprintf("%s failed in the service host's container engine; the operator finds the details in the broker's log under operation %s", op.Kind, op.ID)
-	if dockerengine.IsUnavailable(err) {
+	switch {
+	case errors.Is(err, dockerengine.ErrNodeDown):
+		fallback = nodeDown + "; try again when it is back, and ask the operator if it stays down"
+	case dockerengine.IsUnavailable(err):
 		fallback = "the broker could not reach its container engine; try again in a few minutes, and ask the operator if it persists"
 	}
 	return userMessage(err, fallback)
 }
+
+// nodeDown tells the platform's user that the instance's machine of several is down
+// (dockerengine.ErrNodeDown).
+const nodeDown = "the docker VM that holds the instance is down: the instance runs again, with its data, when the VM is back"
 
 // userMessage is err's message for the platform's user, or fallback when it has none.
 func userMessage(err error, fallback string) string {

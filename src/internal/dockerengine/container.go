@@ -92,6 +92,10 @@ func IsNotFound(err error) bool {
 	return cerrdefs.IsNotFound(err)
 }
 
+// ErrNodeDown is what an engine of several machines (a swarm) says (errors.Is) of the
+// container of a machine its managers do not hear from: it runs again when the machine returns.
+var ErrNodeDown = errors.New("its docker VM is down")
+
 // IsUnavailable reports whether err says that the engine did not answer at all (dockerd is
 // down or restarting), as opposed to an answer refusing the request.
 func IsUnavailable(err error) bool {

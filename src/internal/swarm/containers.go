@@ -2,6 +2,7 @@ package swarm
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -59,9 +60,104 @@ func (e *Engine) CreateContainer(ctx context.Context, spec dockerengine.Containe
 	return id, nil
 }
 
-// StartContainer scales the service to one replica; the swarm starts its task on its node.
+// StartContainer scales the service to one replica; the swarm starts its task on its node. On
+// a node that is down the task starts only when the node returns: that is an error
+// (dockerengine.ErrNodeDown), so that the broker reports the instance instead of counting it
+// started.
 func (e *Engine) StartContainer(ctx context.Context, id string) error {
+	svc, err := e.cfg.Manager.InspectService(ctx, id)
+	if err != nil {
+		return err
+	}
+	if err := e.cfg.Manager.ScaleService(ctx, svc.ID, 1); err != nil {
+		return err
+	}
+	if err := e.nodeUp(ctx, svc.Name, svc.NodeID); err != nil {
+		return err
+	}
+	tasks, err := e.cfg.Manager.ListTasks(ctx, svc.ID)
+	if err != nil {
+		return err
+	}
+	if task, ok := currentTask(tasks); ok && stranded(task, time.Now()) {
+		return e.replaceTask(ctx, svc.ID)
+	}
+	return nil
+}
+
+// strandedAfter is how long a task may wait for the node of its service, which is ready,
+// before the Engine replaces it. dockerd 20.10's scheduler leaves a task made while its node
+// was down pending ("no suitable node") after the node returns, where a new task of the
+// service is placed at once (moby/moby#31014, #32999).
+const strandedAfter = 10 * time.Second
+
+// stranded reports whether task, the current one of a service whose node is ready, has waited
+// for a node longer than the scheduler takes to place one.
+func stranded(task dockerengine.Task, now time.Time) bool {
+	return task.State == "pending" && task.DesiredState == "running" && now.Sub(task.CreatedAt) > strandedAfter
+}
+
+// replaceTask has the swarm replace the service's task with a new one, which its scheduler
+// places: scaled to zero and back to one.
+func (e *Engine) replaceTask(ctx context.Context, id string) error {
+	if err := e.cfg.Manager.ScaleService(ctx, id, 0); err != nil {
+		return err
+	}
 	return e.cfg.Manager.ScaleService(ctx, id, 1)
+}
+
+// RestartStranded replaces the stranded tasks of the services carrying every label of labels
+// whose node is ready: the instances of a node that returned run again. It returns the names
+// of the services whose task it replaced. The broker calls it now and then.
+func (e *Engine) RestartStranded(ctx context.Context, labels map[string]string) ([]string, error) {
+	services, err := e.cfg.Manager.ListServices(ctx, labels)
+	if err != nil {
+		return nil, err
+	}
+	tasks, err := e.cfg.Manager.ListTasks(ctx, "")
+	if err != nil {
+		return nil, err
+	}
+	nodes, err := e.cfg.Manager.ListNodes(ctx)
+	if err != nil {
+		return nil, err
+	}
+	byService := map[string][]dockerengine.Task{}
+	for _, t := range tasks {
+		byService[t.ServiceID] = append(byService[t.ServiceID], t)
+	}
+	ready := map[string]bool{}
+	for _, n := range nodes {
+		ready[n.ID] = n.State == "ready"
+	}
+	now := time.Now()
+	var replaced []string
+	var errs []error
+	for _, svc := range services {
+		task, ok := currentTask(byService[svc.ID])
+		if svc.Replicas != 1 || !ready[svc.NodeID] || !ok || !stranded(task, now) {
+			continue
+		}
+		if err := e.replaceTask(ctx, svc.ID); err != nil {
+			errs = append(errs, fmt.Errorf("replacing the stranded task of service %s: %w", svc.Name, err))
+			continue
+		}
+		replaced = append(replaced, svc.Name)
+	}
+	return replaced, errors.Join(errs...)
+}
+
+// nodeUp fails with dockerengine.ErrNodeDown when the managers do not hear from nodeID, the
+// node of the service name.
+func (e *Engine) nodeUp(ctx context.Context, name, nodeID string) error {
+	node, err := e.cfg.Manager.InspectNode(ctx, nodeID)
+	if err != nil {
+		return err
+	}
+	if node.State != "ready" {
+		return fmt.Errorf("service %s: node %s (%s) is %s: %w", name, node.ID, e.address(node), node.State, dockerengine.ErrNodeDown)
+	}
+	return nil
 }
 
 // StopContainer scales the service to zero and waits until its task stopped. The task gets the
@@ -138,12 +234,8 @@ func (e *Engine) waitStopped(ctx context.Context, svc dockerengine.Service) erro
 		if !slices.ContainsFunc(tasks, func(t dockerengine.Task) bool { return !ended(t) }) {
 			return nil
 		}
-		node, err := e.cfg.Manager.InspectNode(ctx, svc.NodeID)
-		if err != nil {
-			return err
-		}
-		if node.State != "ready" {
-			return fmt.Errorf("stopping service %s: its node %s is %s; its task stops when the node returns", svc.Name, node.ID, node.State)
+		if err := e.nodeUp(ctx, svc.Name, svc.NodeID); err != nil {
+			return fmt.Errorf("stopping: %w; its task stops when the node returns", err)
 		}
 		select {
 		case <-ctx.Done():

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/cloudfoundry-community/docker-broker/src/internal/broker"
 	"github.com/cloudfoundry-community/docker-broker/src/internal/dockerengine"
@@ -297,15 +298,26 @@ func TestAnImageMissingOnOneReadyNodeIsMissingAndIsPulledOnEvery(t *testing.T) {
 	}
 }
 
+// The managers still list the task of a node that went down as running: starting, stopping
+// and running a command there fail with ErrNodeDown, naming the node, and do not wait for it.
 func TestAnInstanceOnANodeThatIsDownStopsWithAnErrorAndIsRemoved(t *testing.T) {
-	e, m, _ := testSwarm(t, 0, node("a", 8*gib))
+	e, m, engines := testSwarm(t, 0, node("a", 8*gib))
 	ctx := context.Background()
 	m.addService("cf-1", "a", 0)
 	m.addTask("cf-1", "running", "running", "ctr-1")
 	m.setNodeState("a", "down")
 	err := e.StopContainer(ctx, "cf-1", 0)
-	if err == nil || !strings.Contains(err.Error(), "node a is down") {
-		t.Errorf("stopping on a node that is down: %v, want an error saying so", err)
+	if !errors.Is(err, dockerengine.ErrNodeDown) || !strings.Contains(err.Error(), "node a (addr-a) is down") {
+		t.Errorf("stopping on a node that is down: %v, want ErrNodeDown naming the node", err)
+	}
+	if err := e.StartContainer(ctx, "cf-1"); !errors.Is(err, dockerengine.ErrNodeDown) {
+		t.Errorf("starting on a node that is down: %v, want ErrNodeDown", err)
+	}
+	if _, err := e.CreateExec(ctx, "cf-1", dockerengine.Exec{Cmd: []string{"true"}}); !errors.Is(err, dockerengine.ErrNodeDown) {
+		t.Errorf("a command on a node that is down: %v, want ErrNodeDown", err)
+	}
+	if calls := engines["a"].recorded(); len(calls) != 0 {
+		t.Errorf("the node that is down was asked %q", calls)
 	}
 	if err := e.RemoveContainer(ctx, "cf-1"); err != nil {
 		t.Errorf("removing: %v", err)
@@ -353,5 +365,32 @@ func TestAFailedCreateKeepsItsNodeUntilTheInstanceIsTakenDown(t *testing.T) {
 	}
 	if _, pending := e.pending["cf-1"]; pending {
 		t.Error("the placement of cf-1 is kept after the broker took the instance down")
+	}
+}
+
+// A task made while its node was down waits after the node returned: RestartStranded replaces
+// it, and only where the node is ready and the task has waited longer than a placement takes.
+func TestTheStrandedTasksOfANodeThatReturnedAreReplaced(t *testing.T) {
+	e, m, _ := testSwarm(t, 0, node("back", 8*gib), node("down", 8*gib))
+	ctx := context.Background()
+	for _, s := range []struct{ name, node, state string }{
+		{"cf-stranded", "back", "pending"}, {"cf-running", "back", "running"}, {"cf-waiting", "down", "pending"},
+	} {
+		m.addService(s.name, s.node, 0)
+		m.find(s.name).Replicas = 1
+		m.addTask(s.name, s.state, "running", "")
+	}
+	m.setNodeState("down", "down")
+	replaced, err := e.RestartStranded(ctx, nil)
+	if err != nil || len(replaced) != 1 || replaced[0] != "cf-stranded" {
+		t.Fatalf("replaced %v, %v; want cf-stranded only", replaced, err)
+	}
+	tasks, _ := m.ListTasks(ctx, m.find("cf-stranded").ID)
+	if task, _ := currentTask(tasks); len(tasks) != 2 || task.State != "running" || m.find("cf-stranded").Replicas != 1 {
+		t.Errorf("the tasks of the stranded instance after the replacement: %+v; want a new one running", tasks)
+	}
+	young := dockerengine.Task{State: "pending", DesiredState: "running", CreatedAt: time.Now()}
+	if stranded(young, young.CreatedAt.Add(strandedAfter/2)) {
+		t.Error("a task pending for less than strandedAfter counts as stranded")
 	}
 }

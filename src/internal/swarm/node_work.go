@@ -30,6 +30,11 @@ func (e *Engine) runningContainer(ctx context.Context, idOrName string) (Node, s
 	if err != nil {
 		return Node{}, "", err
 	}
+	// The task of a node that went down is the last the managers heard of, or its
+	// replacement waiting for the node.
+	if err := e.nodeUp(ctx, svc.Name, svc.NodeID); err != nil {
+		return Node{}, "", err
+	}
 	task, ok := currentTask(tasks)
 	if !ok || task.State != "running" || task.ContainerID == "" {
 		return Node{}, "", fmt.Errorf("service %s: %w", svc.Name, errNoContainer)
@@ -56,6 +61,9 @@ func (e *Engine) CreateExec(ctx context.Context, idOrName string, ex dockerengin
 	svc, tasks, err := e.serviceTasks(ctx, idOrName)
 	if err != nil {
 		return "", err
+	}
+	if err := e.nodeUp(ctx, svc.Name, svc.NodeID); err != nil {
+		return "", fmt.Errorf("exec: %w", err)
 	}
 	task, ok := currentTask(tasks)
 	if !ok || task.State != "running" || task.ContainerID == "" {
