@@ -107,7 +107,7 @@ func (e *Engine) replaceTask(ctx context.Context, id string) error {
 }
 
 // RestartStranded replaces the stranded tasks of the services carrying every label of labels
-// whose node is ready: the instances of a node that returned run again. It returns the names
+// whose node is ready and active: the instances of a node that returned run again. It returns the names
 // of the services whose task it replaced. The broker calls it now and then.
 func (e *Engine) RestartStranded(ctx context.Context, labels map[string]string) ([]string, error) {
 	services, err := e.cfg.Manager.ListServices(ctx, labels)
@@ -128,7 +128,9 @@ func (e *Engine) RestartStranded(ctx context.Context, labels map[string]string) 
 	}
 	ready := map[string]bool{}
 	for _, n := range nodes {
-		ready[n.ID] = n.State == "ready"
+		// A drained node (the docker job's drain while its VM stops) keeps its tasks pending
+		// on purpose: replacing them would only make new pending ones.
+		ready[n.ID] = n.State == "ready" && n.Availability == "active"
 	}
 	now := time.Now()
 	var replaced []string

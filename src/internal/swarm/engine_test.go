@@ -371,10 +371,13 @@ func TestAFailedCreateKeepsItsNodeUntilTheInstanceIsTakenDown(t *testing.T) {
 // A task made while its node was down waits after the node returned: RestartStranded replaces
 // it, and only where the node is ready and the task has waited longer than a placement takes.
 func TestTheStrandedTasksOfANodeThatReturnedAreReplaced(t *testing.T) {
-	e, m, _ := testSwarm(t, 0, node("back", 8*gib), node("down", 8*gib))
+	drained := node("drained", 8*gib)
+	drained.Availability = "drain" // its VM is stopping: the docker job's drain
+	e, m, _ := testSwarm(t, 0, node("back", 8*gib), node("down", 8*gib), drained)
 	ctx := context.Background()
 	for _, s := range []struct{ name, node, state string }{
 		{"cf-stranded", "back", "pending"}, {"cf-running", "back", "running"}, {"cf-waiting", "down", "pending"},
+		{"cf-drained", "drained", "pending"},
 	} {
 		m.addService(s.name, s.node, 0)
 		m.find(s.name).Replicas = 1
