@@ -107,27 +107,15 @@ func (e *Engine) replaceTask(ctx context.Context, id string) error {
 }
 
 // RestartStranded replaces the stranded tasks of the services carrying every label of labels
-// whose node is ready and active: the instances of a node that returned run again. It returns the names
-// of the services whose task it replaced. The broker calls it now and then.
+// whose node is ready and active: the instances of a node that returned run again. It returns
+// the names of the services whose task it replaced. The broker calls it now and then.
 func (e *Engine) RestartStranded(ctx context.Context, labels map[string]string) ([]string, error) {
-	services, err := e.cfg.Manager.ListServices(ctx, labels)
+	f, err := e.fleet(ctx, labels)
 	if err != nil {
 		return nil, err
-	}
-	tasks, err := e.cfg.Manager.ListTasks(ctx, "")
-	if err != nil {
-		return nil, err
-	}
-	nodes, err := e.cfg.Manager.ListNodes(ctx)
-	if err != nil {
-		return nil, err
-	}
-	byService := map[string][]dockerengine.Task{}
-	for _, t := range tasks {
-		byService[t.ServiceID] = append(byService[t.ServiceID], t)
 	}
 	ready := map[string]bool{}
-	for _, n := range nodes {
+	for _, n := range f.nodes {
 		// A drained node (the docker job's drain while its VM stops) keeps its tasks pending
 		// on purpose: replacing them would only make new pending ones.
 		ready[n.ID] = n.State == "ready" && n.Availability == "active"
@@ -135,8 +123,8 @@ func (e *Engine) RestartStranded(ctx context.Context, labels map[string]string) 
 	now := time.Now()
 	var replaced []string
 	var errs []error
-	for _, svc := range services {
-		task, ok := currentTask(byService[svc.ID])
+	for _, svc := range f.services {
+		task, ok := currentTask(f.tasks[svc.ID])
 		if svc.Replicas != 1 || !ready[svc.NodeID] || !ok || !stranded(task, now) {
 			continue
 		}
@@ -303,31 +291,19 @@ func (e *Engine) InspectContainer(ctx context.Context, idOrName string) (dockere
 // ListContainers lists the services carrying every label of labels as containers, in the
 // state of their current task; the health of a running one comes from its node's engine.
 func (e *Engine) ListContainers(ctx context.Context, labels map[string]string) ([]dockerengine.Container, error) {
-	services, err := e.cfg.Manager.ListServices(ctx, labels)
+	f, err := e.fleet(ctx, labels)
 	if err != nil {
 		return nil, err
-	}
-	tasks, err := e.cfg.Manager.ListTasks(ctx, "")
-	if err != nil {
-		return nil, err
-	}
-	nodes, err := e.cfg.Manager.ListNodes(ctx)
-	if err != nil {
-		return nil, err
-	}
-	byService := map[string][]dockerengine.Task{}
-	for _, t := range tasks {
-		byService[t.ServiceID] = append(byService[t.ServiceID], t)
 	}
 	byID := map[string]dockerengine.Node{}
-	for _, n := range nodes {
+	for _, n := range f.nodes {
 		byID[n.ID] = n
 	}
-	health := e.health(ctx, nodes, labels)
-	out := make([]dockerengine.Container, 0, len(services))
-	for _, svc := range services {
-		c := e.container(svc, byService[svc.ID], byID[svc.NodeID])
-		task, _ := currentTask(byService[svc.ID])
+	health := e.health(ctx, f.nodes, labels)
+	out := make([]dockerengine.Container, 0, len(f.services))
+	for _, svc := range f.services {
+		c := e.container(svc, f.tasks[svc.ID], byID[svc.NodeID])
+		task, _ := currentTask(f.tasks[svc.ID])
 		if h, ok := health[task.ContainerID]; ok && c.Running {
 			c.Health = h
 		}
@@ -396,4 +372,32 @@ func currentTask(tasks []dockerengine.Task) (dockerengine.Task, bool) {
 		return dockerengine.Task{}, false
 	}
 	return slices.MaxFunc(tasks, func(a, b dockerengine.Task) int { return a.CreatedAt.Compare(b.CreatedAt) }), true
+}
+
+// fleet is the swarm as its managers see it at one moment: the services carrying every label
+// of labels, their tasks by service id, and the nodes.
+type fleet struct {
+	services []dockerengine.Service
+	tasks    map[string][]dockerengine.Task
+	nodes    []dockerengine.Node
+}
+
+func (e *Engine) fleet(ctx context.Context, labels map[string]string) (fleet, error) {
+	services, err := e.cfg.Manager.ListServices(ctx, labels)
+	if err != nil {
+		return fleet{}, err
+	}
+	tasks, err := e.cfg.Manager.ListTasks(ctx, "")
+	if err != nil {
+		return fleet{}, err
+	}
+	nodes, err := e.cfg.Manager.ListNodes(ctx)
+	if err != nil {
+		return fleet{}, err
+	}
+	f := fleet{services: services, tasks: map[string][]dockerengine.Task{}, nodes: nodes}
+	for _, t := range tasks {
+		f.tasks[t.ServiceID] = append(f.tasks[t.ServiceID], t)
+	}
+	return f, nil
 }
