@@ -15,10 +15,6 @@ import (
 	"github.com/cloudfoundry-community/docker-broker/src/internal/swarm"
 )
 
-// keepDiskHelpers is how long a node's disk helper waits for the next operation: a provision
-// does several in a row.
-const keepDiskHelpers = 30 * time.Second
-
 // onSwarm is the broker's engine and disk on a swarm: the instances are services of the swarm
 // whose manager is the broker's own engine, and their directories are on their nodes' disks.
 type onSwarm struct {
@@ -95,7 +91,7 @@ func connectSwarm(ctx context.Context, cfg Config, manager *dockerengine.Client,
 		return nil, err
 	}
 	s.disk, err = nodedisk.New(nodedisk.Config{
-		Root: cfg.DataDir, Retention: retentionDir(cfg), Image: cfg.Swarm.DiskHelperImage, KeepHelpers: keepDiskHelpers,
+		Root: cfg.DataDir, Retention: retentionDir(cfg), Image: cfg.Swarm.DiskHelperImage, KeepHelpers: true,
 		EngineOf: func(_ context.Context, instanceID string) (nodedisk.Engine, error) {
 			inst, found, err := st.Instance(instanceID)
 			switch {

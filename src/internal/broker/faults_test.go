@@ -107,6 +107,35 @@ func TestReadyMeansTheCheckKeepsPassing(t *testing.T) {
 	}
 }
 
+// While its check passes, a container is looked at again when the hold can have ended, not
+// every poll: a swarm answers each look with several calls to its managers and a node.
+func TestAPassingCheckIsRepeatedOnlyWhenTheHoldCanEnd(t *testing.T) {
+	e := newEnv(t, func(c *Config, _ *fakeEngine) {
+		hc := &plan(c.Catalog, planFree).HealthCheck
+		hc.Command = []string{"redis-cli", "ping"}
+		hc.Hold, hc.Interval = config.Duration(300*time.Millisecond), config.Duration(time.Second)
+	})
+	var mu sync.Mutex
+	var checks []time.Time
+	e.engine.execFunc = func(context.Context, string, dockerengine.Exec) (dockerengine.ExecResult, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		checks = append(checks, time.Now())
+		return dockerengine.ExecResult{}, nil
+	}
+	e.mustProvision("steady", svcRedis, planFree, "")
+	// The first check passes; the next one, 300ms later, ends the hold (a third one should
+	// that one come a moment early). Polling every 20ms would have checked 15 times.
+	mu.Lock()
+	defer mu.Unlock()
+	if len(checks) < 2 || len(checks) > 3 {
+		t.Fatalf("%d checks during a hold of 300ms, want 2 (3 at most)", len(checks))
+	}
+	if held := checks[len(checks)-1].Sub(checks[0]); held < 250*time.Millisecond {
+		t.Errorf("ready after the check passed for %s, want the hold of 300ms", held)
+	}
+}
+
 // ---- leftovers of failed provisions ----
 
 // engineDown makes the fake engine refuse to remove or stop containers, as a dead dockerd

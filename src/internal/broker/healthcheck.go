@@ -69,6 +69,7 @@ func (b *Broker) waitHealthy(ctx context.Context, id string, inst store.Instance
 	var passingSince time.Time         // zero while the check does not pass
 	baseline := -1                     // the restart count when the wait began
 	for {
+		lookedAt := time.Now()
 		c, err := b.engine.InspectContainer(ctx, id)
 		if err != nil {
 			return err
@@ -85,12 +86,15 @@ func (b *Broker) waitHealthy(ctx context.Context, id string, inst store.Instance
 		case c.State == "restarting" || !c.Running:
 			last, passingSince = fmt.Errorf("its container is %s", c.State), time.Time{}
 		default:
+			checkedAt := time.Now()
 			last = b.healthy(ctx, c, check)
 			switch {
 			case last != nil:
 				passingSince = time.Time{}
 			case passingSince.IsZero() || c.Pid != passing.Pid || c.RestartCount != passing.RestartCount:
-				passing, passingSince = c, time.Now()
+				// From when the check began: a connection that a check keeps open for a
+				// moment (stillOpen) shows the service there from its start.
+				passing, passingSince = c, checkedAt
 			}
 			if last == nil && time.Since(passingSince) >= hc.Hold.D() {
 				return nil
@@ -102,10 +106,14 @@ func (b *Broker) waitHealthy(ctx context.Context, id string, inst store.Instance
 			}
 			return forUser(nil, "the service did not become ready within %s: %v; the operator finds its log in the broker's", hc.Timeout.D(), last)
 		}
+		wait := pollWait(time.Since(started), hc.Interval.D())
+		if last == nil {
+			wait = holdWait(wait, hc.Interval.D(), hc.Hold.D()-time.Since(passingSince), time.Since(lookedAt))
+		}
 		select {
 		case <-ctx.Done():
 			return context.Cause(ctx)
-		case <-time.After(pollWait(time.Since(started), hc.Interval.D())):
+		case <-time.After(wait):
 		}
 	}
 }
@@ -156,6 +164,14 @@ func pollWait(elapsed, interval time.Duration) time.Duration {
 		return min(20*time.Millisecond, interval)
 	}
 	return interval
+}
+
+// holdWait is the pause before the next look while the check passes, holdLeft before the hold
+// ends: nothing is to be found sooner than the look that can end the hold, which takes as long
+// as this one took. Within the plan's interval, so that a hold longer than that is still
+// watched, and never shorter than the poll.
+func holdWait(poll, interval, holdLeft, look time.Duration) time.Duration {
+	return max(poll, min(interval, holdLeft-look))
 }
 
 // healthy runs one health check and says why it failed. Ports are reached on the container's

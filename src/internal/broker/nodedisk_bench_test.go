@@ -20,7 +20,7 @@ func BenchmarkProvisionOnTheNodeDisk(b *testing.B) {
 	local := startHarness(b, []byte(nodeDiskServices), nil)
 	node := startHarness(b, []byte(nodeDiskServices), func(c *broker.Config) {
 		cfg := nodedisk.OnEngine(testenv.Docker(b).Engine, filepath.Join(b.TempDir(), "node"), "", "redis:7")
-		cfg.KeepHelpers = time.Minute
+		cfg.KeepHelpers = true
 		disk, err := nodedisk.New(cfg)
 		if err != nil {
 			b.Fatal(err)

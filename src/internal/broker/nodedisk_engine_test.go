@@ -9,7 +9,6 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
-	"time"
 
 	"github.com/redis/go-redis/v9"
 
@@ -40,7 +39,7 @@ func TestAnInstanceLivesOnItsNodesDisk(t *testing.T) {
 		dataDir = c.DataDir
 		// The helpers run the plan's image, which is on the node since the instance runs it.
 		cfg := nodedisk.OnEngine(testenv.Docker(t).Engine, nodeRoot, "", "redis:7")
-		cfg.KeepHelpers = time.Minute
+		cfg.KeepHelpers = true
 		var err error
 		if disk, err = nodedisk.New(cfg); err != nil {
 			t.Fatal(err)

@@ -16,16 +16,15 @@ var errHelperGone = errors.New("the helper container is gone")
 // keptHelper is a node helper that waits for the next operation (Config.KeepHelpers).
 type keptHelper struct {
 	helper
-	users int         // operations using it now
-	idle  *time.Timer // removes it once it has waited KeepHelpers without users
+	users int // operations using it now
 }
 
 // withNodeHelper runs work with a helper on engine's node that mounts the data and retention
-// directories' common ancestor at nodeMount: the node's kept helper, or a one-shot one when
-// KeepHelpers is 0. A kept helper found gone is replaced once.
+// directories' common ancestor at nodeMount: the node's kept helper, or a one-shot one without
+// KeepHelpers. A kept helper found gone is replaced once.
 func (d *Disk) withNodeHelper(ctx context.Context, engine Engine, work func(h helper) error) error {
 	binds := []string{d.mount + ":" + nodeMount}
-	if d.cfg.KeepHelpers <= 0 {
+	if !d.cfg.KeepHelpers {
 		return d.withOneShot(ctx, engine, binds, work)
 	}
 	for attempt := 0; ; attempt++ {
@@ -47,10 +46,6 @@ func (d *Disk) acquire(ctx context.Context, engine Engine, binds []string) (*kep
 	defer d.mu.Unlock() // held while a helper starts: the node's other operations wait for it
 	if k := d.kept[engine]; k != nil {
 		k.users++
-		if k.idle != nil {
-			k.idle.Stop()
-			k.idle = nil
-		}
 		return k, nil
 	}
 	h, err := d.startHelper(ctx, engine, binds, "none")
@@ -62,8 +57,8 @@ func (d *Disk) acquire(ctx context.Context, engine Engine, binds []string) (*kep
 	return k, nil
 }
 
-// release ends an operation's use of k: the last user leaves it waiting KeepHelpers, or
-// removes it at once when it is gone.
+// release ends an operation's use of k, which then waits for the next one; the last user of a
+// helper found gone, or no longer kept (Close), removes it.
 func (d *Disk) release(engine Engine, k *keptHelper, gone bool) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
@@ -71,27 +66,9 @@ func (d *Disk) release(engine Engine, k *keptHelper, gone bool) {
 	if gone && d.kept[engine] == k {
 		delete(d.kept, engine)
 	}
-	if d.kept[engine] != k {
-		if k.users == 0 {
-			go d.removeHelper(k.helper)
-		}
-		return
+	if d.kept[engine] != k && k.users == 0 {
+		go d.removeHelper(k.helper)
 	}
-	if k.users == 0 {
-		k.idle = time.AfterFunc(d.cfg.KeepHelpers, func() { d.expire(engine, k) })
-	}
-}
-
-// expire removes k if it is still the node's kept helper and nobody has used it meanwhile.
-func (d *Disk) expire(engine Engine, k *keptHelper) {
-	d.mu.Lock()
-	if d.kept[engine] != k || k.users > 0 {
-		d.mu.Unlock()
-		return
-	}
-	delete(d.kept, engine)
-	d.mu.Unlock()
-	d.removeHelper(k.helper)
 }
 
 // Close removes the kept helpers of every node and waits for the removals of helpers that no
@@ -100,9 +77,6 @@ func (d *Disk) Close() error {
 	d.mu.Lock()
 	var idle []helper
 	for engine, k := range d.kept {
-		if k.idle != nil {
-			k.idle.Stop()
-		}
 		delete(d.kept, engine)
 		if k.users == 0 {
 			idle = append(idle, k.helper)

@@ -344,7 +344,7 @@ func (n *node) helpers() []dockerengine.Container {
 func TestAKeptHelperServesTheNodesOperations(t *testing.T) {
 	n := newNode(t)
 	cfg := nodedisk.OnEngine(n.d.Engine, n.root, n.retention, planImage)
-	cfg.KeepHelpers = time.Hour
+	cfg.KeepHelpers = true
 	disk, err := nodedisk.New(cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -419,7 +419,7 @@ func TestAnInstanceWithoutANodeHasNoDirectoryToRemove(t *testing.T) {
 func TestTheHelpersOfAKilledBrokerAreSweptAtStart(t *testing.T) {
 	n := newNode(t)
 	cfg := nodedisk.OnEngine(n.d.Engine, n.root, n.retention, planImage)
-	cfg.KeepHelpers = time.Hour
+	cfg.KeepHelpers = true
 	killed, err := nodedisk.New(cfg)
 	if err != nil {
 		t.Fatal(err)

@@ -86,7 +86,7 @@ func swarmEngine(tb testing.TB, node *testenv.SwarmNode) *Engine {
 func nodeDisk(tb testing.TB, node *testenv.SwarmNode, root string, cat *catalog.Catalog) *nodedisk.Disk {
 	tb.Helper()
 	cfg := nodedisk.OnEngine(node.Engine, root, "", cat.Services[0].Plans[0].Container.ImageRef())
-	cfg.KeepHelpers = time.Minute
+	cfg.KeepHelpers = true
 	disk, err := nodedisk.New(cfg)
 	if err != nil {
 		tb.Fatal(err)

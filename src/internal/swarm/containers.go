@@ -248,8 +248,8 @@ func ended(t dockerengine.Task) bool {
 const NodeDown = "node down"
 
 // InspectContainer reports the service idOrName as the container it stands for: the state of
-// its current task, read from its node's engine while it runs, with its ports at the node's
-// address. A container on a node that is down is in state NodeDown, not running.
+// its current task, read from its node's engine once the task has a container, with its ports
+// at the node's address. A container on a node that is down is in state NodeDown, not running.
 func (e *Engine) InspectContainer(ctx context.Context, idOrName string) (dockerengine.Container, error) {
 	svc, err := e.cfg.Manager.InspectService(ctx, idOrName)
 	if err != nil {
@@ -266,7 +266,10 @@ func (e *Engine) InspectContainer(ctx context.Context, idOrName string) (dockere
 	c := e.container(svc, tasks, node)
 	task, _ := currentTask(tasks)
 	member, ok := e.cfg.Nodes[node.ID]
-	if !c.Running || !ok {
+	// A task still starting may have a container that runs already: its node knows a moment
+	// before the managers hear it from the node's agent.
+	starting := c.State == "created" && task.ContainerID != "" && task.DesiredState == "running"
+	if !ok || !c.Running && !starting {
 		return c, nil
 	}
 	onNode, err := member.Engine.InspectContainer(ctx, task.ContainerID)
@@ -274,6 +277,8 @@ func (e *Engine) InspectContainer(ctx context.Context, idOrName string) (dockere
 	case dockerengine.IsUnavailable(err):
 		c.State, c.Running = NodeDown, false
 		return c, nil
+	case starting && (err != nil || !onNode.Running):
+		return c, nil // the managers tell how its start ends
 	case dockerengine.IsNotFound(err):
 		// The task's container ended and went since the manager last heard: the service
 		// exists all the same, which a not-found error would deny.

@@ -199,6 +199,23 @@ func TestATaskThatFailedIsRestarting(t *testing.T) {
 	}
 }
 
+// The broker waits for a container to run: its node says so before the managers do.
+func TestAStartingTaskRunsOnceItsContainerRunsOnItsNode(t *testing.T) {
+	e, m, engines := testSwarm(t, 0, node("a", 8*gib))
+	m.addService("cf-1", "a", 0)
+	m.services["svc1"].Replicas = 1
+	m.addTask("cf-1", "starting", "running", "ctr-1")
+	ctx := context.Background()
+	engines["a"].containers["ctr-1"] = dockerengine.Container{ID: "ctr-1", State: "created"}
+	if c, err := e.InspectContainer(ctx, "cf-1"); err != nil || c.Running || c.State != "created" {
+		t.Errorf("its container created on the node: %+v, %v; want created", c, err)
+	}
+	engines["a"].containers["ctr-1"] = dockerengine.Container{ID: "ctr-1", State: "running", Running: true, Pid: 7}
+	if c, err := e.InspectContainer(ctx, "cf-1"); err != nil || !c.Running || c.State != "running" || c.Pid != 7 {
+		t.Errorf("its container running on the node: %+v, %v; want running with the node's pid", c, err)
+	}
+}
+
 func TestInstancesOnANodeThatIsDownAreReportedSoAndOthersAreNot(t *testing.T) {
 	e, m, engines := testSwarm(t, 0, node("a", 8*gib), node("b", 8*gib))
 	ctx := context.Background()
