@@ -32,6 +32,7 @@ import (
 const (
 	postgresService = "d1940d46-1e21-4130-a0c9-e807b4445969"
 	postgresSmall   = "0f73fdde-cfb4-4993-ba5b-f6f2af1be66c"
+	postgresMedium  = "aff83a20-1a7e-484e-8846-c7de7f77ce1f"
 	redisMemory     = "64m"
 )
 
@@ -54,6 +55,7 @@ func swarmServices(t testing.TB) []byte {
 	for _, plan := range seed[0]["plans"].([]any) {
 		plan.(map[string]any)["container"].(map[string]any)["memory"] = redisMemory
 	}
+	postgres[0]["plan_updateable"] = true // for an update of an instance on a lost node
 	services, err := json.Marshal(append(seed, postgres...))
 	if err != nil {
 		t.Fatal(err)
@@ -199,6 +201,15 @@ func TestTheBrokerOnASwarm(t *testing.T) {
 		status, body := p.request("PUT", "/v2/service_instances/"+pgID+"/service_bindings/b3", map[string]any{"service_id": postgresService, "plan_id": postgresSmall})
 		if status == http.StatusCreated || !strings.Contains(string(body), "the docker VM that holds the instance is down") {
 			t.Errorf("bind on the lost node: %d %s; want a failure saying its node is down", status, body)
+		}
+		// Its GET says so, and an update fails saying why, changing nothing.
+		if status, body := p.request("GET", "/v2/service_instances/"+pgID, nil); status != http.StatusOK || !strings.Contains(string(body), `"state":"node down"`) {
+			t.Errorf("GET of an instance on the lost node: %d %s; want its metadata's state \"node down\"", status, body)
+		}
+		if status, body := p.request("PATCH", "/v2/service_instances/"+pgID+"?accepts_incomplete=true", map[string]any{"service_id": postgresService, "plan_id": postgresMedium}); status != http.StatusAccepted {
+			t.Errorf("update on the lost node: %d %s", status, body)
+		} else if op := p.waitOperation(t, "/v2/service_instances/"+pgID+"/last_operation"); op.State != "failed" || !strings.Contains(op.Description, "the docker VM that holds the instance is down") {
+			t.Errorf("update on the lost node: %+v; want failed saying its node is down", op)
 		}
 		// The broker restarted while the node is lost reports its instances there.
 		p.stop(syscall.SIGTERM)

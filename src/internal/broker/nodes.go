@@ -107,3 +107,18 @@ func instanceStateOn(inst store.Instance, nodes map[string]metrics.Node) string 
 	}
 	return state
 }
+
+// machineOf is the machine of several (package swarm) that holds inst, listed or missing as
+// fleetNodes says; false on an engine of one machine, and when the machines cannot be listed,
+// which the log tells.
+func (b *Broker) machineOf(ctx context.Context, inst store.Instance) (metrics.Node, bool) {
+	if inst.Node == "" {
+		return metrics.Node{}, false
+	}
+	nodes, err := b.fleetNodes(ctx, []store.Instance{inst})
+	if err != nil {
+		b.log.Warn("the machines could not be listed", "instance_id", inst.ID, "error", err.Error())
+	}
+	n, ok := nodesByID(nodes)[inst.Node]
+	return n, ok
+}

@@ -3,7 +3,9 @@ package broker
 import (
 	"context"
 	"errors"
+	"maps"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/cloudfoundry-community/docker-broker/src/internal/dockerengine"
@@ -135,5 +137,60 @@ func TestMetricsAndDashboardOfAPlainEngineHaveNoNodes(t *testing.T) {
 	rows, err := e.b.DashboardInstances(context.Background())
 	if err != nil || len(rows) != 1 || rows[0].Node != "" || rows[0].Host != externalHost {
 		t.Errorf("rows %+v (%v): want i1 without a node, at the broker's external host", rows, err)
+	}
+}
+
+// GET of an instance on a swarm says where it runs and whether it can be reached there; on a
+// plain engine it carries no metadata.
+func TestGetInstanceTellsItsMachineAndAnInstanceOnAMachineDownIsNodeDown(t *testing.T) {
+	e, swarm := swarmEnv(t)
+	swarm.nodes[1].State = "down"
+	ctx := context.Background()
+	for id, want := range map[string]map[string]string{
+		"i1": {"node": "vm-1", "node_address": "10.0.0.11", "node_state": "ready", "state": "ready"},
+		"i3": {"node": "abcdef012345", "node_address": "10.0.0.12", "node_state": "down", "state": metrics.NodeDown},
+		"i4": {"node": "gone01234567", "node_address": "10.0.0.19", "node_state": nodeMissing, "state": metrics.NodeDown},
+	} {
+		resp, err := e.b.GetInstance(ctx, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if resp.Metadata == nil || !maps.Equal(resp.Metadata.Attributes, want) {
+			t.Errorf("GET %s: metadata %+v, want attributes %v", id, resp.Metadata, want)
+		}
+	}
+
+	// The instance's answer does not depend on the machines being listed.
+	swarm.nodesErr = errors.New("the managers do not answer")
+	if resp, err := e.b.GetInstance(ctx, "i1"); err != nil || resp.Metadata != nil || resp.PlanID != planFree {
+		t.Errorf("GET without the machines: %+v, %v; want the instance without metadata", resp, err)
+	}
+
+	plain := newEnv(t, nil)
+	plain.mustProvision("p1", svcRedis, planFree, "")
+	if resp, err := plain.b.GetInstance(ctx, "p1"); err != nil || resp.Metadata != nil {
+		t.Errorf("GET on a plain engine: %+v, %v; want no metadata", resp, err)
+	}
+}
+
+// An update of an instance whose machine is down fails and changes nothing: its container stays
+// as it was, and the instance runs as before once the machine is back.
+func TestAnUpdateOnAMachineDownFailsSayingSoAndChangesNothing(t *testing.T) {
+	e, swarm := swarmEnv(t)
+	swarm.nodes[0].State = "down" // vm-1, where i2 (tiny) runs
+	creates := e.engine.createCount("")
+	if _, err := e.update("i2", planFree, "", true); err != nil {
+		t.Fatal(err)
+	}
+	e.b.Wait()
+	lo := e.lastOp("i2")
+	if lo.State != "failed" || !strings.Contains(lo.Description, nodeDown) || !strings.Contains(lo.Description, "the instance runs as before") {
+		t.Errorf("last operation %+v, want failed saying the VM is down and the instance unchanged", lo)
+	}
+	if n := e.engine.createCount(""); n != creates {
+		t.Errorf("%d containers created, want none", n-creates)
+	}
+	if resp, err := e.b.GetInstance(context.Background(), "i2"); err != nil || resp.PlanID != planTiny {
+		t.Errorf("GET after the failed update: %+v, %v; want the instance on its plan as before", resp, err)
 	}
 }

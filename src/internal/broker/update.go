@@ -3,8 +3,10 @@ package broker
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"time"
 
+	"github.com/cloudfoundry-community/docker-broker/src/internal/dockerengine"
 	"github.com/cloudfoundry-community/docker-broker/src/internal/osbapi"
 	"github.com/cloudfoundry-community/docker-broker/src/internal/store"
 )
@@ -137,6 +139,12 @@ func (b *Broker) updateWork(ctx context.Context, instanceID string) error {
 	after := before
 	after.PlanID, after.Parameters, after.MaintenanceInfo = target.PlanID, target.Parameters, target.MaintenanceInfo
 	_, service, plan, err := b.loadWithPlan(instanceID, target.PlanID)
+	if n, ok := b.machineOf(ctx, before); err == nil && ok && !n.Up {
+		// Its container cannot be replaced there: the update changes nothing, and the
+		// instance runs as it did once the machine is back.
+		err = fmt.Errorf("instance %s on machine %s (%s): %w", instanceID, n.Name, n.State, dockerengine.ErrNodeDown)
+	}
+	untouched := err != nil
 	if err == nil {
 		err = b.runContainer(ctx, &after, service, plan)
 	}
@@ -147,13 +155,15 @@ func (b *Broker) updateWork(ctx context.Context, instanceID string) error {
 		b.log.Info("updated", "instance_id", instanceID, "operation", after.Operation.ID)
 		return b.finish(&after, store.Succeeded, "")
 	}
-	b.log.Error("update failed; restoring the previous container", "instance_id", instanceID, "operation", before.Operation.ID, "error", err.Error())
 	restoreCtx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
-	before.Ports = after.Ports // the ports allocated in between are the instance's now
-	_, oldService, oldPlan, lerr := b.loadWithPlan(instanceID, before.PlanID)
-	if lerr == nil {
-		lerr = b.runContainer(restoreCtx, &before, oldService, oldPlan)
+	var lerr error
+	if untouched {
+		b.log.Error("update failed before it changed anything", "instance_id", instanceID, "operation", before.Operation.ID, "error", err.Error())
+	} else {
+		b.log.Error("update failed; restoring the previous container", "instance_id", instanceID, "operation", before.Operation.ID, "error", err.Error())
+		before.Ports = after.Ports // the ports allocated in between are the instance's now
+		lerr = b.rerun(restoreCtx, &before)
 	}
 	usable := lerr == nil
 	before.Operation.InstanceUsable = &usable
@@ -168,4 +178,13 @@ func (b *Broker) updateWork(ctx context.Context, instanceID string) error {
 		return ferr
 	}
 	return osbapi.Unprocessable("", "%s", description)
+}
+
+// rerun runs inst's container as its record says: its plan as it is now.
+func (b *Broker) rerun(ctx context.Context, inst *store.Instance) error {
+	_, service, plan, err := b.loadWithPlan(inst.ID, inst.PlanID)
+	if err != nil {
+		return err
+	}
+	return b.runContainer(ctx, inst, service, plan)
 }

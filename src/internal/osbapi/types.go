@@ -77,11 +77,18 @@ type DeprovisionRequest struct {
 
 // InstanceResponse is GET /v2/service_instances/:instance_id.
 type InstanceResponse struct {
-	ServiceID       string           `json:"service_id"`
-	PlanID          string           `json:"plan_id"`
-	DashboardURL    string           `json:"dashboard_url,omitempty"`
-	Parameters      json.RawMessage  `json:"parameters,omitempty"`
-	MaintenanceInfo *MaintenanceInfo `json:"maintenance_info,omitempty"`
+	ServiceID       string            `json:"service_id"`
+	PlanID          string            `json:"plan_id"`
+	DashboardURL    string            `json:"dashboard_url,omitempty"`
+	Parameters      json.RawMessage   `json:"parameters,omitempty"`
+	MaintenanceInfo *MaintenanceInfo  `json:"maintenance_info,omitempty"`
+	Metadata        *InstanceMetadata `json:"metadata,omitempty"`
+}
+
+// InstanceMetadata is an instance's `metadata` (OSB 2.16): attributes are facts about it that
+// the platform may show its users.
+type InstanceMetadata struct {
+	Attributes map[string]string `json:"attributes,omitempty"`
 }
 
 // LastOperationRequest is GET .../last_operation of an instance (BindingID empty) or a binding.
