@@ -1,6 +1,7 @@
 package swarmjoin
 
 import (
+	"cmp"
 	"context"
 
 	"github.com/cloudfoundry-community/docker-broker/src/internal/dockerengine"
@@ -12,6 +13,9 @@ import (
 const (
 	DrainLabel    = "docker-broker.drained-by"
 	DrainedByBOSH = "bosh-drain"
+	// AvailabilityBeforeDrain is on a node the BOSH drain found paused, which it then drained:
+	// converging sets it back to that availability, not "active".
+	AvailabilityBeforeDrain = "docker-broker.availability-before-drain"
 )
 
 // DrainNode asks a manager (this engine if it is one) to set this engine's node to availability
@@ -47,6 +51,9 @@ func (j *Joiner) DrainNode(ctx context.Context) error {
 		return nil
 	}
 	change := dockerengine.NodeChange{Availability: "drain", SetLabels: map[string]string{DrainLabel: DrainedByBOSH}}
+	if node.Availability != "active" {
+		change.SetLabels[AvailabilityBeforeDrain] = node.Availability
+	}
 	if err := manager.UpdateNode(ctx, self.NodeID, change); err != nil {
 		return err
 	}
@@ -54,9 +61,10 @@ func (j *Joiner) DrainNode(ctx context.Context) error {
 	return nil
 }
 
-// undrain sets the node selfID, drained by its VM's BOSH drain, back to "active" and removes the
-// mark: the swarm starts its pinned tasks again. A node without the mark is left as it is; a
-// mark left on a node an operator has since set to another availability is only removed.
+// undrain sets the node selfID, drained by its VM's BOSH drain, back to the availability it had
+// ("active", or "pause" as AvailabilityBeforeDrain says) and removes the marks: the swarm starts
+// its pinned tasks again. A node without the mark is left as it is; the marks left on a node an
+// operator has since set to another availability are only removed.
 func (j *Joiner) undrain(ctx context.Context, manager Engine, selfID string) error {
 	node, err := manager.InspectNode(ctx, selfID)
 	if err != nil {
@@ -66,8 +74,12 @@ func (j *Joiner) undrain(ctx context.Context, manager Engine, selfID string) err
 		return nil
 	}
 	change := dockerengine.NodeChange{RemoveLabels: []string{DrainLabel}}
+	before, paused := node.Labels[AvailabilityBeforeDrain]
+	if paused {
+		change.RemoveLabels = append(change.RemoveLabels, AvailabilityBeforeDrain)
+	}
 	if node.Availability == "drain" {
-		change.Availability = "active"
+		change.Availability = cmp.Or(before, "active")
 	}
 	if err := manager.UpdateNode(ctx, selfID, change); err != nil {
 		return err
@@ -76,7 +88,7 @@ func (j *Joiner) undrain(ctx context.Context, manager Engine, selfID string) err
 		j.log.Info("removed the mark of this VM's drain from the node, whose availability an operator has set since", "node_id", selfID, "availability", node.Availability)
 		return nil
 	}
-	j.log.Info("the node drained when this VM stopped is active again: the swarm starts its tasks", "node_id", selfID)
+	j.log.Info("the node drained when this VM stopped is back to its availability: the swarm starts its tasks", "node_id", selfID, "availability", change.Availability)
 	return nil
 }
 

@@ -82,6 +82,25 @@ func TestTheMarkOfANodeAnOperatorChangedMeanwhileIsOnlyRemoved(t *testing.T) {
 	}
 }
 
+// A node an operator paused is drained for the VM's stop, and paused again when it starts:
+// paused, the swarm keeps its tasks running but places no new ones there.
+func TestANodePausedBeforeTheDrainIsPausedAgain(t *testing.T) {
+	w := newWorld(ips...)
+	w.deploy(t, 1)
+	node := w.engine(ips[2]).entry()
+	node.Availability = "pause"
+	if err := w.joiner(2, 1).DrainNode(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if node.Availability != "drain" || node.Labels[DrainLabel] != DrainedByBOSH || node.Labels[AvailabilityBeforeDrain] != "pause" {
+		t.Errorf("node %s with labels %v, want drained, marked, and its pause kept in a label", node.Availability, node.Labels)
+	}
+	w.deploy(t, 1)
+	if node.Availability != "pause" || len(node.Labels) != 0 {
+		t.Errorf("node %s with labels %v, want paused again without the marks", node.Availability, node.Labels)
+	}
+}
+
 func TestDrainNodeFailsAndChangesNothingWhereNoManagerAnswers(t *testing.T) {
 	w := newWorld(ips...)
 	w.deploy(t, 1)
