@@ -107,19 +107,12 @@ func connectSwarm(ctx context.Context, cfg Config, manager *dockerengine.Client,
 			return engine, nil
 		},
 		Nodes: func(ctx context.Context) ([]nodedisk.Engine, error) {
-			// The nodes the managers hear from: a node that is down holds its directories
-			// until it returns.
-			ready, err := manager.ListNodes(ctx)
-			if err != nil {
-				return nil, err
+			ready, err := s.engine.ReadyNodes(ctx)
+			up := make([]nodedisk.Engine, len(ready))
+			for i, id := range ready {
+				up[i] = engines[id]
 			}
-			var up []nodedisk.Engine
-			for _, n := range ready {
-				if engine, ok := engines[n.ID]; ok && n.State == "ready" {
-					up = append(up, engine)
-				}
-			}
-			return up, nil
+			return up, err
 		},
 	})
 	if err != nil {

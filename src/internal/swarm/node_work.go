@@ -230,20 +230,35 @@ func (e *Engine) PullImage(ctx context.Context, ref string, report func(dockeren
 	return nil
 }
 
-// readyNodes are the members the managers hear from and the Engine can reach.
-func (e *Engine) readyNodes(ctx context.Context) ([]Node, error) {
+// ReadyNodes are the ids of the members that the managers hear from and the Engine can reach:
+// those that work concerning every node reaches now (a node that is down keeps what it holds
+// until it returns).
+func (e *Engine) ReadyNodes(ctx context.Context) ([]string, error) {
 	nodes, err := e.cfg.Manager.ListNodes(ctx)
 	if err != nil {
 		return nil, err
 	}
-	var ready []Node
+	var ready []string
 	for _, n := range nodes {
-		if member, ok := e.cfg.Nodes[n.ID]; ok && n.State == "ready" {
-			ready = append(ready, member)
+		if _, ok := e.cfg.Nodes[n.ID]; ok && n.State == "ready" {
+			ready = append(ready, n.ID)
 		}
 	}
-	if len(ready) == 0 {
+	return ready, nil
+}
+
+// readyNodes are the members of ReadyNodes, at least one.
+func (e *Engine) readyNodes(ctx context.Context) ([]Node, error) {
+	ids, err := e.ReadyNodes(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if len(ids) == 0 {
 		return nil, errors.New("no swarm node is ready: the managers hear from none of the broker's nodes")
+	}
+	ready := make([]Node, len(ids))
+	for i, id := range ids {
+		ready[i] = e.cfg.Nodes[id]
 	}
 	return ready, nil
 }
