@@ -102,6 +102,7 @@ func TestTheBrokerOnASwarm(t *testing.T) {
 	p := startSwarmBroker(t, s, maxPerNode)
 	defer func() {
 		if t.Failed() {
+			p.stop(syscall.SIGTERM) // its log is complete, and no longer written, once it has exited
 			t.Logf("the broker's log:\n%s", p.log)
 		}
 	}()
