@@ -23,12 +23,11 @@ type keptHelper struct {
 // directories' common ancestor at nodeMount: the node's kept helper, or a one-shot one without
 // KeepHelpers. A kept helper found gone is replaced once.
 func (d *Disk) withNodeHelper(ctx context.Context, engine Engine, work func(h helper) error) error {
-	binds := []string{d.mount + ":" + nodeMount}
 	if !d.cfg.KeepHelpers {
-		return d.withOneShot(ctx, engine, binds, work)
+		return d.withOneShot(ctx, engine, d.nodeBinds(), work)
 	}
 	for attempt := 0; ; attempt++ {
-		k, err := d.acquire(ctx, engine, binds)
+		k, err := d.acquire(ctx, engine)
 		if err != nil {
 			return err
 		}
@@ -40,15 +39,42 @@ func (d *Disk) withNodeHelper(ctx context.Context, engine Engine, work func(h he
 	}
 }
 
+// nodeBinds are the bind mounts of a node helper: the data and retention directories' common
+// ancestor at nodeMount.
+func (d *Disk) nodeBinds() []string { return []string{d.mount + ":" + nodeMount} }
+
+// Warm starts the kept helper of every node (Config.Nodes) that has none yet, so that the first
+// operation on a node does not wait for one; nothing without KeepHelpers. It returns the nodes'
+// failures: a node whose helper did not start gets one at its first operation.
+func (d *Disk) Warm(ctx context.Context) error {
+	if !d.cfg.KeepHelpers {
+		return nil
+	}
+	engines, err := d.cfg.Nodes(ctx)
+	if err != nil {
+		return err
+	}
+	var errs []error
+	for _, engine := range engines {
+		k, err := d.acquire(ctx, engine)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		d.release(engine, k, false)
+	}
+	return errors.Join(errs...)
+}
+
 // acquire returns the node's kept helper, starting one if there is none.
-func (d *Disk) acquire(ctx context.Context, engine Engine, binds []string) (*keptHelper, error) {
+func (d *Disk) acquire(ctx context.Context, engine Engine) (*keptHelper, error) {
 	d.mu.Lock()
 	defer d.mu.Unlock() // held while a helper starts: the node's other operations wait for it
 	if k := d.kept[engine]; k != nil {
 		k.users++
 		return k, nil
 	}
-	h, err := d.startHelper(ctx, engine, binds, "none")
+	h, err := d.startHelper(ctx, engine, d.nodeBinds(), "none")
 	if err != nil {
 		return nil, err
 	}

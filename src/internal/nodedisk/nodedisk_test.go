@@ -338,9 +338,9 @@ func (n *node) helpers() []dockerengine.Container {
 	return list
 }
 
-// TestAKeptHelperServesTheNodesOperations keeps one helper for the operations on a node's
-// data directory, whose network namespace the one-shot helpers join, replaces it when it is
-// gone, and Close removes it.
+// TestAKeptHelperServesTheNodesOperations keeps one helper, which Warm starts, for the
+// operations on a node's data directory, whose network namespace the one-shot helpers join,
+// replaces it when it is gone, and Close removes it.
 func TestAKeptHelperServesTheNodesOperations(t *testing.T) {
 	n := newNode(t)
 	cfg := nodedisk.OnEngine(n.d.Engine, n.root, n.retention, planImage)
@@ -350,6 +350,14 @@ func TestAKeptHelperServesTheNodesOperations(t *testing.T) {
 		t.Fatal(err)
 	}
 	ctx := context.Background()
+	// Warmed before any operation, as the broker does at its start.
+	if err := disk.Warm(ctx); err != nil {
+		t.Fatal(err)
+	}
+	warmed := n.helpers()
+	if len(warmed) != 1 || !warmed[0].Running {
+		t.Fatalf("%d helpers after Warm, want one running", len(warmed))
+	}
 	if err := disk.MakeDirs(ctx, "k", []string{"/data"}); err != nil {
 		t.Fatal(err)
 	}
@@ -360,8 +368,8 @@ func TestAKeptHelperServesTheNodesOperations(t *testing.T) {
 		t.Fatal(err)
 	}
 	kept := n.helpers()
-	if len(kept) != 1 || !kept[0].Running {
-		t.Fatalf("%d helpers after three operations, want one kept running", len(kept))
+	if len(kept) != 1 || !kept[0].Running || kept[0].ID != warmed[0].ID {
+		t.Fatalf("%d helpers after three operations, want the one Warm started, kept running", len(kept))
 	}
 
 	// Removed behind the disk's back (an engine restart stops it too): replaced.
