@@ -19,18 +19,6 @@ import (
 
 func TestMain(m *testing.M) { os.Exit(testenv.Main(m)) }
 
-// waitFor polls cond every 100ms until it holds or timeout passes.
-func waitFor(t *testing.T, timeout time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %s waiting for %s", timeout, what)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-}
-
 // processAlive reports whether pid runs (a zombie does not count).
 func processAlive(pid int) bool {
 	stat, err := os.ReadFile(filepath.Join("/proc", strconv.Itoa(pid), "stat"))
@@ -43,7 +31,7 @@ func processAlive(pid int) bool {
 
 func TestStartsDockerdAndReportsReady(t *testing.T) {
 	d := testenv.StartOwn(t, nil)
-	waitFor(t, 10*time.Second, "the readiness log line", func() bool {
+	testenv.WaitFor(t, 10*time.Second, "the readiness log line", func() bool {
 		return strings.Contains(d.SupervisorLog(), `"msg":"dockerd ready"`)
 	})
 	pid, err := d.DockerdPid()
@@ -72,14 +60,14 @@ func TestKilledDockerdIsRestartedAndContainersRunAfterwards(t *testing.T) {
 	if err := syscall.Kill(oldPid, syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, 60*time.Second, "a new dockerd", func() bool {
+	testenv.WaitFor(t, 60*time.Second, "a new dockerd", func() bool {
 		pid, err := d.DockerdPid()
 		return err == nil && pid != oldPid && processAlive(pid)
 	})
 	if err := d.WaitReady(60 * time.Second); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, 30*time.Second, "the container to run again", func() bool {
+	testenv.WaitFor(t, 30*time.Second, "the container to run again", func() bool {
 		after, err := d.Engine.InspectContainer(context.Background(), c.ID)
 		return err == nil && after.Running
 	})
@@ -162,7 +150,7 @@ func TestPreloadsArchivesAndPullFailureDoesNotBlockReadiness(t *testing.T) {
 	d := testenv.StartOwn(t, func(c *supervisor.Config) {
 		c.Images = supervisor.ImagesConfig{PreloadDir: preload, Pull: []string{unreachable}}
 	})
-	waitFor(t, 2*time.Minute, "the preload to finish", func() bool {
+	testenv.WaitFor(t, 2*time.Minute, "the preload to finish", func() bool {
 		return strings.Contains(d.SupervisorLog(), "image archives preloaded")
 	})
 	for _, tag := range standin.Redis.Tags {
@@ -174,7 +162,7 @@ func TestPreloadsArchivesAndPullFailureDoesNotBlockReadiness(t *testing.T) {
 	if !strings.Contains(log, `"loaded":1,"failed":1`) {
 		t.Errorf("the preload summary does not count one loaded and one broken archive:\n%s", log)
 	}
-	waitFor(t, time.Minute, "the pull failure to be reported", func() bool {
+	testenv.WaitFor(t, time.Minute, "the pull failure to be reported", func() bool {
 		return strings.Contains(d.SupervisorLog(), `"msg":"image pull failed","image":"`+unreachable+`"`)
 	})
 	if err := d.Engine.Ping(context.Background()); err != nil {

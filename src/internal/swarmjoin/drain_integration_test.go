@@ -59,7 +59,7 @@ func TestBoshStopOfASwarmVMDrainsItsTasksAndTheyReturnWithIt(t *testing.T) {
 		b, _ := os.ReadFile(filepath.Join(rec, "log"))
 		return string(b)
 	}
-	waitUntil(t, 2*time.Minute, "the task to start on the VM", func() bool { return records() == "start\n" })
+	testenv.WaitFor(t, 2*time.Minute, "the task to start on the VM", func() bool { return records() == "start\n" })
 
 	out, err := drain(vm, "20s")
 	if err != nil {
@@ -80,7 +80,7 @@ func TestBoshStopOfASwarmVMDrainsItsTasksAndTheyReturnWithIt(t *testing.T) {
 		t.Errorf("the VM's node is %s with labels %v, want drained with the drain's mark", node.Availability, node.Labels)
 	}
 	// The swarm replaces the stopped task by one that no node may run: the service is pinned.
-	waitUntil(t, time.Minute, "the service's replacement task to be pending", func() bool {
+	testenv.WaitFor(t, time.Minute, "the service's replacement task to be pending", func() bool {
 		tasks, err := manager.Engine.ListTasks(ctx, service)
 		return err == nil && slices.ContainsFunc(tasks, func(task dockerengine.Task) bool {
 			return task.DesiredState == "running" && task.State == "pending"
@@ -96,14 +96,14 @@ func TestBoshStopOfASwarmVMDrainsItsTasksAndTheyReturnWithIt(t *testing.T) {
 	if err := s.WaitMembers(2 * time.Minute); err != nil {
 		t.Fatal(err)
 	}
-	waitUntil(t, 2*time.Minute, "the VM's node to be active again", func() bool {
+	testenv.WaitFor(t, 2*time.Minute, "the VM's node to be active again", func() bool {
 		node, err = manager.Engine.InspectNode(ctx, vm.NodeID)
 		return err == nil && node.Availability == "active"
 	})
 	if _, ok := node.Labels[swarmjoin.DrainLabel]; ok {
 		t.Errorf("the VM's node keeps the drain's mark %v once active again", node.Labels)
 	}
-	waitUntil(t, 2*time.Minute, "the task to start again on the VM", func() bool {
+	testenv.WaitFor(t, 2*time.Minute, "the task to start again on the VM", func() bool {
 		return records() == "start\nterm\nstart\n" && len(runningTasks(t, vm)) == 1
 	})
 }
@@ -139,16 +139,4 @@ func runningTasks(t *testing.T, node *testenv.SwarmNode) []string {
 		}
 	}
 	return names
-}
-
-// waitUntil polls cond until it holds, failing t after timeout.
-func waitUntil(t *testing.T, timeout time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %s waiting for %s", timeout, what)
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
 }
